@@ -1,0 +1,81 @@
+"""IdeaStorm: customers propose ideas and vote, R&D answers in public."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import PROJECT_ROOT, DefaultConfig, check_secret_key, finalize
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application; read top to bottom, it is the table of contents."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    _load_config(app, config)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_jinja_helpers(app)
+    return app
+
+
+def _load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("IDEASTORM")
+    if overrides:
+        app.config.update(overrides)
+    finalize(app.config, app.instance_path)
+    check_secret_key(app.config, debug=app.debug)
+
+
+def _init_extensions(app: Flask) -> None:
+    from . import database, errors, outbox
+    from .accounts import auth
+    from .extensions import babel, csrf, db, htmx, migrate
+    from .i18n import select_locale
+    from .security import permissions
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    auth.init_app(app)
+    permissions.init_app(app)
+    outbox.init_app(app)
+    errors.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.routes import bp as accounts_bp
+    from .comments.routes import bp as comments_bp
+    from .ideas.routes import bp as ideas_bp
+    from .main.routes import bp as main_bp
+    from .votes.routes import bp as votes_bp
+
+    for blueprint in (main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import users_cli
+    from .demo.cli import demo_cli
+    from .outbox_cli import outbox_cli
+    from .votes.cli import votes_cli
+
+    for group in (users_cli, votes_cli, demo_cli, outbox_cli):
+        app.cli.add_command(group)
+
+
+def _register_jinja_helpers(app: Flask) -> None:
+    from .templating import init_app
+
+    init_app(app)

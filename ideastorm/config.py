@@ -1,0 +1,81 @@
+"""Configuration layers: these defaults, then instance/config.py, then IDEASTORM_* variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that must never be accepted as a production secret.
+WEAK_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me"}
+
+
+class DefaultConfig:
+    SECRET_KEY: str | None = None
+    # None means "SQLite file in the instance folder"; see finalize().
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SQLITE_BUSY_TIMEOUT_MS = 15_000
+    SEARCH_INDEX_DIR: str | None = None
+    VENDOR_DIR = str(PROJECT_ROOT / "node_modules")
+
+    LANGUAGES = ("en", "fr")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
+    IDEAS_PER_PAGE = 20
+    RATELIMIT_ENABLED = True
+
+    # Requests: a 10,000-character description is far below these; anything
+    # larger gets a clear 413 page instead of being parsed.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 4 * 1024 * 1024
+
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+
+
+def finalize(config: dict, instance_path: str) -> None:
+    """Fill the embedded defaults that depend on the instance folder."""
+    if not config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(instance_path, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "ideastorm.db")
+    if not config.get("SEARCH_INDEX_DIR"):
+        config["SEARCH_INDEX_DIR"] = os.path.join(instance_path, "search-index")
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):  # the scheme many hosting platforms hand out
+        uri = "postgresql://" + uri[len("postgres://"):]
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    config["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(options.get("connect_args") or {})
+        connect_args.setdefault("timeout", config["SQLITE_BUSY_TIMEOUT_MS"] / 1000)
+        options["connect_args"] = connect_args
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+class InsecureConfigError(RuntimeError):
+    pass
+
+
+def check_secret_key(config: dict, debug: bool) -> None:
+    """Outside debug mode, refuse to run with a missing or placeholder secret key."""
+    key = config.get("SECRET_KEY") or ""
+    if isinstance(key, bytes):
+        key = key.decode("latin-1")
+    if debug or config.get("TESTING"):
+        if not key:
+            config["SECRET_KEY"] = os.urandom(32).hex()
+        return
+    if key.strip().lower() in WEAK_SECRETS or len(key) < 16:
+        raise InsecureConfigError(
+            "IdeaStorm needs a real secret key: set IDEASTORM_SECRET_KEY to a long random value, "
+            "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`."
+        )

@@ -1,0 +1,79 @@
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from ..extensions import db
+from ..forms import ActionForm
+from ..i18n import LOCALE_COOKIE
+from ..ideas.models import Idea, Status
+from ..ideas.queries import active_categories, ideas_query
+from ..security.permissions import is_safe_next
+from ..votes.services import votes_of
+from ..web import render
+
+bp = Blueprint("main", __name__)
+
+HOME_IDEAS = 10
+
+# Front-end packages come from npm (package.json); only these files are served.
+VENDOR_FILES = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "pico.min.css": "@picocss/pico/css/pico.min.css",
+}
+
+
+def headline_counts() -> dict[str, int]:
+    """'N implemented out of M submitted', counting public ideas only."""
+    row = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(func.cast(Idea.status == Status.IMPLEMENTED.value, db.Integer)), 0),
+        ).where(Idea.is_hidden.is_(False))
+    ).one()
+    return {"submitted": row[0], "implemented": int(row[1])}
+
+
+@bp.get("/")
+def home():
+    ideas = db.session.scalars(ideas_query("trending").limit(HOME_IDEAS)).unique().all()
+    return render(
+        "main/home.html", ideas=ideas, counts=headline_counts(), categories=active_categories(),
+        my_votes=votes_of(current_user, ideas), vote_form=ActionForm(),
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # report, do not raise: this is what monitoring reads
+        checks["database"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if healthy else "error", checks=checks), 200 if healthy else 503
+
+
+@bp.post("/locale")
+def set_locale():
+    """Switch language: saved on the account when signed in, in a cookie otherwise."""
+    locale = request.form.get("locale", "")
+    if locale not in current_app.config["LANGUAGES"]:
+        abort(400)
+    target = request.form.get("next")
+    response = make_response(redirect(target if is_safe_next(target) else url_for("main.home")))
+    response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    if current_user.is_authenticated:
+        current_user.locale = locale
+        db.session.commit()
+    return response
+
+
+@bp.get("/vendor/<name>")
+def vendor(name: str):
+    relative = VENDOR_FILES.get(name) or abort(404)
+    path = Path(current_app.config["VENDOR_DIR"]) / relative
+    response = send_from_directory(path.parent, path.name, max_age=7 * 24 * 3600)
+    return response

@@ -1,0 +1,50 @@
+"""Filters and globals the templates share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, request, url_for
+from flask_babel import format_datetime, format_timedelta, get_locale
+
+from .i18n import LANGUAGE_NAMES, STATUS_LABELS, status_label
+from .ideas.services import slugify
+from .markdown import plain_excerpt, render_markdown
+from .timeutil import utcnow
+
+
+def time_ago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_timedelta(value - utcnow(), add_direction=True)
+
+
+def url_with(**changes) -> str:
+    """The current page's URL with some query arguments changed (None removes one)."""
+    args = request.args.to_dict()
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        markdown=render_markdown,
+        excerpt=plain_excerpt,
+        status_label=status_label,
+        time_ago=time_ago,
+        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        slugify=slugify,
+    )
+    app.jinja_env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        current_locale=lambda: str(get_locale()),
+        url_with=url_with,
+    )
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
