@@ -7,6 +7,7 @@ starts from an empty database holding only the default categories. CSRF stays on
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from ideastorm import create_app
 from ideastorm.extensions import db
@@ -55,19 +56,26 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory) -> str:
+def postgres_url(tmp_path_factory):
+    """A database of this run's own on the given server, migrated once, dropped at the end."""
     url = os.environ.get(PG_URL_VARIABLE)
     if not url:
         pytest.skip(f"PostgreSQL: set {PG_URL_VARIABLE} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    _migrate(url, tmp_path_factory.mktemp("pg-migrate"))
-    return url
+    name = f"ideastorm_test_{os.getpid()}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    own_url = make_url(url).set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(own_url, tmp_path_factory.mktemp("pg-migrate"))
+        yield own_url
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        server.dispose()
 
 
 def _truncate_all(url: str) -> None:
@@ -107,7 +115,14 @@ def app(database_url, tmp_path):
 
 
 class Client(FlaskClient):
-    """A test client that sends the CSRF token like the app's own forms do."""
+    """A test client that sends the CSRF token like the app's own forms do.
+
+    Each request runs in a fresh context, as in a real server: the test's own app
+    context (and its database session and ``g``) is not shared with the request.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
     def csrf_token(self) -> str:
         page = self.get("/").get_data(as_text=True)

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from .services import MIN_PASSWORD_LENGTH, email_taken
@@ -37,7 +37,11 @@ class AccountForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(min=2, max=60)])
     locale = SelectField(
         _l("Language"),
-        choices=[("", _l("Same as my browser")), ("en", "English"), ("fr", "Français")],
+        choices=[
+            SelectChoice("", _l("Same as my browser")),
+            SelectChoice("en", "English"),
+            SelectChoice("fr", "Français"),
+        ],
     )
 
 

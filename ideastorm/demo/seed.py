@@ -102,11 +102,11 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
     report.users = len(user_ids)
 
     tag_names = corpus.TAGS
-    existing_tags = dict(db.session.execute(select(Tag.name, Tag.id)).tuples().all())
+    existing_tags = dict(db.session.execute(select(Tag.name, Tag.id)).all())
     missing = [{"name": t} for t in tag_names if t not in existing_tags]
     if missing:
         db.session.execute(insert(Tag), missing)
-    tag_ids = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(tag_names))).tuples().all())
+    tag_ids = dict(db.session.execute(select(Tag.name, Tag.id).where(Tag.name.in_(tag_names))).all())
 
     # Ideas, with a popularity that makes a few of them giants, as in real backlogs.
     statuses = [s for s, _ in STATUS_WEIGHTS]

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .queries import active_categories
 from .services import DESCRIPTION_MAX, TITLE_MAX, TITLE_MIN, IdeaError, normalize_tags
@@ -26,7 +26,7 @@ class IdeaForm(FlaskForm):
         validators=[DataRequired(), Length(max=DESCRIPTION_MAX)],
         description=_l("Why it matters and how it could work. Markdown is supported."),
     )
-    category = SelectField(_l("Category"), coerce=_int_or_none, validators=[InputRequired()])
+    category = SelectField(_l("Category"), coerce=_int_or_none)
     tags = StringField(
         _l("Tags"), validators=[Length(max=300)],
         description=_l("Up to 5, separated by commas."),
@@ -34,8 +34,8 @@ class IdeaForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [(None, _l("Choose a category…"))] + [
-            (c.id, c.name) for c in active_categories()
+        self.category.choices = [SelectChoice("", _l("Choose a category…"))] + [
+            SelectChoice(c.id, c.name) for c in active_categories()
         ]
 
     def validate_category(self, field):

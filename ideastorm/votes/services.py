@@ -152,4 +152,4 @@ def votes_of(user, ideas: Iterable[Idea]) -> dict[int, int]:
     if not ids or not getattr(user, "is_authenticated", False):
         return {}
     rows = db.session.execute(select(Vote.idea_id, Vote.value).where(Vote.user_id == user.id, Vote.idea_id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {idea_id: value for idea_id, value in rows}
