@@ -22,7 +22,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d ideastorm/translations -f -q 2>/dev/null || $(BIN)/pybabel compile -d ideastorm/translations -f
+	$(BIN)/pybabel compile -d ideastorm/translations --statistics
 
 # A secret key made once for this installation (instance/ is never committed).
 instance/config.py:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import nh3
@@ -42,12 +43,13 @@ def render_markdown(text: str | None) -> Markup:
     return Markup(clean)
 
 
-_MD_SYNTAX = re.compile(r"[`*_#>\[\]()!~|]+")
+_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|h[1-6]|br|hr|blockquote|pre|table|tr|td|th)\b[^>]*>")
+_INLINE_TAG = re.compile(r"<[^>]+>")
 
 
 def plain_excerpt(text: str | None, length: int = 220) -> str:
     """A short plain-text summary of Markdown, for lists and meta tags."""
-    flat = " ".join(_MD_SYNTAX.sub(" ", text or "").split())
+    flat = " ".join(html.unescape(_INLINE_TAG.sub("", _BLOCK_TAG.sub(" ", _md.render(text or "")))).split())
     if len(flat) <= length:
         return flat
     return flat[: length - 1].rsplit(" ", 1)[0] + "…"
