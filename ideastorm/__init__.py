@@ -36,7 +36,7 @@ def _load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import database, errors, outbox
+    from . import database, errors, models, outbox  # noqa: F401  (models: every mapper registered)
     from .accounts import auth
     from .extensions import babel, csrf, db, htmx, migrate
     from .i18n import select_locale

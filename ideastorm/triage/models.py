@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..timeutil import utcnow
+
+
+class StaffNote(db.Model):
+    """An internal note on an idea: staff only, never shown to members nor in the API."""
+
+    __tablename__ = "staff_notes"
+    __table_args__ = (Index("ix_staff_notes_idea_id_created_at", "idea_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    author = relationship("User", lazy="joined")
+
+
+class DuplicateMerge(db.Model):
+    """Marking ``idea`` a duplicate of ``original``: what it was, so that undo restores it exactly."""
+
+    __tablename__ = "duplicate_merges"
+    __table_args__ = (Index("ix_duplicate_merges_idea_id", "idea_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    original_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    previous_status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    votes = relationship("MergedVote", cascade="all, delete-orphan", lazy="selectin")
+
+
+class MergedVote(db.Model):
+    """A vote the duplicate had when it was merged, and whether it moved to the original."""
+
+    __tablename__ = "merged_votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merge_id: Mapped[int] = mapped_column(ForeignKey("duplicate_merges.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    value: Mapped[int] = mapped_column(SmallInteger)
+    voted_at: Mapped[datetime] = mapped_column(DateTime)
+    # False: the member had voted on the original too; that vote was kept and this one set aside.
+    moved: Mapped[bool] = mapped_column(Boolean)
