@@ -56,12 +56,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
+    from .admin.routes import bp as admin_bp
     from .comments.routes import bp as comments_bp
     from .ideas.routes import bp as ideas_bp
     from .main.routes import bp as main_bp
+    from .triage.routes import bp as triage_bp
     from .votes.routes import bp as votes_bp
 
-    for blueprint in (main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp):
+    for blueprint in (main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp, triage_bp, admin_bp):
         app.register_blueprint(blueprint)
 
 

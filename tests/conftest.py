@@ -215,3 +215,11 @@ class Auth:
 @pytest.fixture
 def auth(client) -> Auth:
     return Auth(client)
+
+
+@pytest.fixture
+def member(make_user, auth):
+    """A member signed in on ``client``."""
+    user = make_user()
+    auth.login(user)
+    return user

@@ -21,13 +21,6 @@ def _idea_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Idea))
 
 
-@pytest.fixture
-def member(make_user, auth):
-    user = make_user()
-    auth.login(user)
-    return user
-
-
 def test_visitor_is_sent_to_login_to_submit(client):
     response = client.get("/ideas/new")
     assert response.status_code == 302

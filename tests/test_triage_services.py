@@ -15,7 +15,7 @@ from ideastorm.votes.verify import find_differences
 def _state(*ideas):
     db.session.expire_all()
     return [
-        (i.status, i.promote_count, i.demote_count, i.score, round(i.trending, 3), i.duplicate_of_id,
+        (i.status, i.promote_count, i.demote_count, i.score, f"{i.trending:.12e}", i.duplicate_of_id,
          sorted(db.session.execute(select(Vote.user_id, Vote.value).where(Vote.idea_id == i.id)).all()))
         for i in (db.session.get(Idea, idea.id) for idea in ideas)
     ]

@@ -9,13 +9,6 @@ from ideastorm.votes.models import Vote
 from ideastorm.votes.verify import find_differences
 
 
-@pytest.fixture
-def member(make_user, auth):
-    user = make_user()
-    auth.login(user)
-    return user
-
-
 def _counters(idea_id):
     db.session.expire_all()
     idea = db.session.get(Idea, idea_id)

@@ -12,11 +12,15 @@ from .models import AuditEntry
 
 def record(actor, action: str, target, *, before: dict[str, Any] | None = None,
            after: dict[str, Any] | None = None) -> AuditEntry:
-    """Add an audit entry to the current transaction (the caller commits)."""
+    """Add an audit entry to the current transaction (the caller commits).
+
+    ``target`` is a model instance (its class names the type: idea, comment, user, category)
+    or a ``(type, id)`` pair.
+    """
     entry = AuditEntry(
         actor_id=getattr(actor, "id", None),
         action=action,
-        target_type=target.__tablename__.rstrip("s") if hasattr(target, "__tablename__") else str(target[0]),
+        target_type=type(target).__name__.lower() if hasattr(target, "__tablename__") else str(target[0]),
         target_id=target.id if hasattr(target, "id") else int(target[1]),
         before=before,
         after=after,

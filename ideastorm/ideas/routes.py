@@ -91,7 +91,7 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None) -> di
         select(StatusChange).where(StatusChange.idea_id == idea.id)
         .order_by(StatusChange.created_at, StatusChange.id)
     ).all()
-    return {
+    context = {
         "idea": idea,
         "history": history,
         "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
@@ -99,6 +99,11 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None) -> di
         "my_votes": votes_of(current_user, [idea]),
         "vote_form": ActionForm(),
     }
+    if can(current_user, "triage"):
+        from ..triage.routes import staff_context  # triage builds on ideas, not the reverse
+
+        context.update(staff_context(idea))
+    return context
 
 
 @bp.get("/ideas/<int:idea_id>")

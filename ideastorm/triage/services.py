@@ -221,3 +221,57 @@ def set_banned(actor, user, banned: bool) -> None:
            after={"banned": banned})
     user.is_banned = banned
     db.session.commit()
+
+
+MAX_BULK = 500
+
+
+def bulk_apply(actor, idea_ids: list[int], *, status: str | None = None, response: str | None = None,
+               category_id: int | None = None, tag: str | None = None) -> int:
+    """Apply one status (with one shared response), a category and/or a tag to many ideas, all or nothing."""
+    from ..ideas.models import Category
+    from ..ideas.services import IdeaError, _tags_named, normalize_tags
+
+    unique_ids = list(dict.fromkeys(idea_ids))
+    if not unique_ids:
+        raise TriageError(_("Select at least one idea."))
+    if len(unique_ids) > MAX_BULK:
+        raise TriageError(_("At most %(n)d ideas can be changed at once.", n=MAX_BULK))
+    if not (status or category_id or tag):
+        raise TriageError(_("Choose a status, a category or a tag to apply."))
+    ideas = db.session.scalars(select(Idea).where(Idea.id.in_(unique_ids)).order_by(Idea.id)).unique().all()
+    if len(ideas) != len(unique_ids):
+        missing = sorted(set(unique_ids) - {i.id for i in ideas})[:10]
+        raise TriageError(_("These ideas do not exist: %(ids)s", ids=", ".join(map(str, missing))), code=404)
+    category = None
+    if category_id:
+        category = db.session.get(Category, category_id)
+        if category is None or category.is_archived:
+            raise TriageError(_("Choose one of the categories."))
+    tags = []
+    if tag:
+        try:
+            tags = _tags_named(normalize_tags(tag)[:1])
+        except IdeaError as error:
+            raise TriageError(str(error)) from None
+    try:
+        for idea in ideas:
+            if status:
+                change_status(actor, idea, status, response, commit=False)
+            if category is not None and idea.category_id != category.id:
+                record(actor, "idea.category", idea, before={"category_id": idea.category_id},
+                       after={"category_id": category.id})
+                idea.category = category
+                outbox.emit("idea.updated", idea_id=idea.id)
+            for new_tag in tags:
+                if new_tag not in idea.tags:
+                    if len(idea.tags) >= 5:
+                        raise TriageError(_("Idea %(id)d already has 5 tags.", id=idea.id))
+                    record(actor, "idea.tag", idea, after={"tag": new_tag.name})
+                    idea.tags.append(new_tag)
+                    outbox.emit("idea.updated", idea_id=idea.id)
+    except TriageError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return len(ideas)

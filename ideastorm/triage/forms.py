@@ -1,0 +1,52 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ..i18n import STATUS_LABELS
+from ..ideas.queries import active_categories
+from .services import NOTE_MAX, RESPONSE_MAX
+
+
+def _status_choices(blank=None):
+    choices = [SelectChoice("", blank)] if blank else []
+    return choices + [SelectChoice(value, label) for value, label in STATUS_LABELS.items() if value != "duplicate"]
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("New status"), validators=[DataRequired()])
+    response = TextAreaField(
+        _l("Official response"), validators=[Length(max=RESPONSE_MAX)],
+        description=_l("Shown publicly on the idea's timeline. Markdown is supported."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = _status_choices()
+
+
+class DuplicateForm(FlaskForm):
+    original_id = IntegerField(
+        _l("Number of the original idea"), validators=[DataRequired(), NumberRange(min=1, max=2**31)],
+        description=_l("Its votes move there; a member who voted on both keeps their vote on the original."),
+    )
+    response = TextAreaField(_l("Official response"), validators=[Length(max=RESPONSE_MAX)])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=NOTE_MAX)],
+                         description=_l("Staff only: never shown to members."))
+
+
+class BulkForm(FlaskForm):
+    status = SelectField(_l("Set status"), validators=[Optional()])
+    response = TextAreaField(_l("Shared official response"), validators=[Length(max=RESPONSE_MAX)])
+    category = SelectField(_l("Set category"), validators=[Optional()])
+    tag = StringField(_l("Add tag"), validators=[Optional(), Length(max=40)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = _status_choices(blank=_l("Keep status"))
+        self.category.choices = [SelectChoice("", _l("Keep category"))] + [
+            SelectChoice(str(c.id), c.name) for c in active_categories()
+        ]

@@ -1,0 +1,28 @@
+"""The triage queue: ideas awaiting a decision, with staff filters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Select
+
+from ..ideas.models import Category, Idea, Status, Tag
+from ..ideas.queries import ideas_query
+from ..timeutil import utcnow
+
+AWAITING = (Status.NEW.value, Status.UNDER_REVIEW.value)
+QUEUE_SORTS = {
+    "oldest": (Idea.created_at.asc(), Idea.id.asc()),
+    "score": (Idea.score.desc(), Idea.id.asc()),
+}
+
+
+def queue_query(*, sort: str = "oldest", status: str | None = None, category: Category | None = None,
+                tag: Tag | None = None, min_age_days: int | None = None, min_score: int | None = None) -> Select:
+    query = ideas_query("new", category=category, tag=tag, include_hidden=True).order_by(None)
+    query = query.where(Idea.status == status) if status else query.where(Idea.status.in_(AWAITING))
+    if min_age_days:
+        query = query.where(Idea.created_at <= utcnow() - timedelta(days=min_age_days))
+    if min_score is not None:
+        query = query.where(Idea.score >= min_score)
+    return query.order_by(*QUEUE_SORTS[sort])
