@@ -155,7 +155,7 @@ def test_list_sorts_filters_and_pagination(app, client, make_idea, make_user):
 
     voters = [make_user() for _ in range(3)]
     old = make_idea(title="Old but popular idea", tags="mobile")
-    new = make_idea(title="Brand new idea here", category="store")
+    make_idea(title="Brand new idea here", category="store")
     for voter in voters:
         cast_vote(voter.id, old.id, 1)
     planned = make_idea(title="Planned idea for you", status="planned")

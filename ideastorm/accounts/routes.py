@@ -2,7 +2,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..forms import ActionForm
 from ..security.permissions import is_safe_next
 from ..web import form_checks_csrf, form_error_status
 from . import services
@@ -86,5 +85,4 @@ def account():
         status = form_error_status(form)
     return render_template(
         "accounts/account.html", profile_form=profile_form, password_form=password_form,
-        logout_form=ActionForm(),
     ), status

@@ -7,7 +7,6 @@ from ..comments.forms import CommentForm
 from ..comments.services import visible_comments
 from ..errors import UserFacingError
 from ..extensions import db
-from ..forms import ActionForm
 from ..i18n import STATUS_LABELS
 from ..security.permissions import can, login_required_for, require
 from ..votes.services import votes_of
@@ -55,7 +54,7 @@ def list_ideas():
         "ideas/list.html", fragment="ideas/_results.html",
         page=page, filters=filters, sorts=list(SORTS), statuses=STATUS_LABELS,
         categories=active_categories(), category=category, tag=tag,
-        my_votes=votes_of(current_user, page.items), vote_form=ActionForm(),
+        my_votes=votes_of(current_user, page.items),
     )
 
 
@@ -97,7 +96,6 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None) -> di
         "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
         "comment_form": comment_form or CommentForm(formdata=None),
         "my_votes": votes_of(current_user, [idea]),
-        "vote_form": ActionForm(),
     }
     if can(current_user, "triage"):
         from ..triage.routes import staff_context  # triage builds on ideas, not the reverse

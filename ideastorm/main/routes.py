@@ -5,7 +5,6 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from ..extensions import db
-from ..forms import ActionForm
 from ..i18n import LOCALE_COOKIE
 from ..ideas.models import Idea, Status
 from ..ideas.queries import active_categories, ideas_query
@@ -40,7 +39,7 @@ def home():
     ideas = db.session.scalars(ideas_query("trending").limit(HOME_IDEAS)).unique().all()
     return render(
         "main/home.html", ideas=ideas, counts=headline_counts(), categories=active_categories(),
-        my_votes=votes_of(current_user, ideas), vote_form=ActionForm(),
+        my_votes=votes_of(current_user, ideas),
     )
 
 

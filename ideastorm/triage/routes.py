@@ -1,12 +1,12 @@
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from htmx_flask import request
 from sqlalchemy import select
 
 from ..comments.models import Comment
 from ..errors import UserFacingError
 from ..extensions import db
-from ..forms import ActionForm
 from ..i18n import STATUS_LABELS
 from ..ideas.models import Category, Idea, Tag
 from ..ideas.queries import active_categories, paginate
@@ -80,7 +80,7 @@ def bulk():
             status = error.code
         else:
             flash(_("%(n)d idea(s) updated.", n=count), "success")
-            if not request.headers.get("HX-Request"):
+            if not request.htmx:
                 return redirect(request.form.get("back") or url_for("triage.queue"))
             form = BulkForm(formdata=None)
     else:
@@ -207,5 +207,4 @@ def staff_context(idea: Idea) -> dict:
         "duplicate_form": DuplicateForm(formdata=None),
         "note_form": NoteForm(formdata=None),
         "notes": services.notes_of(idea),
-        "action_form": ActionForm(),
     }

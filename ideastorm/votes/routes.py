@@ -1,9 +1,10 @@
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from htmx_flask import request
 
 from ..errors import UserFacingError
-from ..forms import ActionForm
+from ..extensions import db
 from ..i18n import status_label
 from ..ideas.models import Idea
 from ..security.permissions import can, is_safe_next, require
@@ -27,12 +28,12 @@ def vote(idea_id: int):
         abort(404)
     except services.VotingClosed as closed:
         message = _("Voting is closed: this idea is %(status)s.", status=status_label(closed.status))
-        if request.headers.get("HX-Request"):
+        if request.htmx:
             return _widget(idea, message=message, status=409)
         raise UserFacingError(409, message) from None
     except services.VoteContention:
         raise UserFacingError(409, _("Many people are voting right now; please try again.")) from None
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         return _widget(idea)
     if result.changed:
         flash(_("Your vote is counted.") if result.value else _("Your vote is withdrawn."), "success")
@@ -41,11 +42,9 @@ def vote(idea_id: int):
 
 
 def _widget(idea: Idea, *, message: str | None = None, status: int = 200):
-    from ..extensions import db
-    from .services import votes_of
-
-    db.session.refresh(idea)
+    """The vote control alone, as htmx swaps it in place."""
+    db.session.refresh(idea)  # the counters were changed by a Core UPDATE
     return render(
-        "votes/_widget.html", status=status, idea=idea, my_votes=votes_of(current_user, [idea]),
-        vote_form=ActionForm(), vote_message=message,
+        "votes/_widget.html", status=status, idea=idea, my_votes=services.votes_of(current_user, [idea]),
+        vote_message=message,
     )
