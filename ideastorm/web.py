@@ -16,7 +16,7 @@ def get_or_404(model, ident: Any):
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
-    if not 0 < ident < 2**63:
+    if not 0 < ident < 2**31:  # ids are 32-bit integers on every backend
         abort(404)
     return db.session.get(model, ident) or abort(404)
 

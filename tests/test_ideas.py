@@ -135,6 +135,7 @@ def test_idea_page_slug_and_missing(client, make_idea):
     assert client.get(f"/ideas/{idea.id}/some-stale-slug").headers["Location"] == f"/ideas/{idea.id}"
     assert client.get("/ideas/999999").status_code == 404
     assert client.get("/ideas/99999999999999999999999").status_code == 404
+    assert client.get(f"/ideas/{2**40}").status_code == 404  # beyond a 32-bit id: 404, not a database error
 
 
 def test_hidden_idea_is_404_for_the_public_but_shown_to_staff(client, make_idea, make_user, auth):

@@ -30,6 +30,8 @@ def test_queue_lists_awaiting_ideas_with_filters(client, staff, make_idea):
     assert "Fresh idea to triage" not in client.get("/triage?min_score=1").get_data(as_text=True)
     assert client.get("/triage?sort=nope").status_code == 400
     assert client.get("/triage?age=abc").status_code == 400
+    assert client.get("/triage?age=999999999").status_code == 400
+    assert client.get("/triage?min_score=99999999999").status_code == 400
     fragment = client.get("/triage", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert fragment.lstrip().startswith('<div id="queue">')
 
@@ -76,6 +78,7 @@ def test_status_duplicate_notes_and_moderation_from_the_idea_page(client, staff,
     assert client.post_form(f"/ideas/{a.id}/status", {"status": "nope"}).status_code == 422
     assert client.post_form(f"/ideas/{a.id}/duplicate", {"original_id": str(a.id)}).status_code == 422
     assert client.post_form(f"/ideas/{a.id}/duplicate", {"original_id": "424242"}).status_code == 422
+    assert client.post_form(f"/ideas/{a.id}/duplicate", {"original_id": str(2**31)}).status_code == 422
     assert client.post_form(f"/ideas/{a.id}/duplicate", {"original_id": str(b.id)}).status_code == 302
     db.session.expire_all()
     assert (db.session.get(Idea, a.id).duplicate_of_id, db.session.get(Idea, b.id).score) == (b.id, 1)

@@ -27,7 +27,7 @@ class StatusForm(FlaskForm):
 
 class DuplicateForm(FlaskForm):
     original_id = IntegerField(
-        _l("Number of the original idea"), validators=[DataRequired(), NumberRange(min=1, max=2**31)],
+        _l("Number of the original idea"), validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)],
         description=_l("Its votes move there; a member who voted on both keeps their vote on the original."),
     )
     response = TextAreaField(_l("Official response"), validators=[Length(max=RESPONSE_MAX)])

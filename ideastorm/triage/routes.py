@@ -20,7 +20,7 @@ from .queries import QUEUE_SORTS, queue_query
 bp = Blueprint("triage", __name__)
 
 
-def _int_arg(name: str) -> int | None:
+def _int_arg(name: str, low: int, high: int) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
@@ -28,7 +28,7 @@ def _int_arg(name: str) -> int | None:
         value = int(raw)
     except ValueError:
         raise UserFacingError(400, _("%(name)s must be a whole number.", name=name)) from None
-    if abs(value) > 10**9:
+    if not low <= value <= high:
         raise UserFacingError(400, _("%(name)s must be a whole number.", name=name))
     return value
 
@@ -43,7 +43,7 @@ def _queue_context(bulk_form: BulkForm | None = None) -> dict:
         category = db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
     if name := request.args.get("tag", "").strip().lower():
         tag = db.session.scalar(select(Tag).where(Tag.name == name)) or abort(404)
-    min_age, min_score = _int_arg("age"), _int_arg("min_score")
+    min_age, min_score = _int_arg("age", 0, 36_500), _int_arg("min_score", -10**9, 10**9)
     query = queue_query(sort=sort, status=status, category=category, tag=tag, min_age_days=min_age,
                         min_score=min_score)
     page = paginate(query, page_number(), current_app.config["IDEAS_PER_PAGE"])
