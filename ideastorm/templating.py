@@ -30,6 +30,11 @@ def url_with(**changes) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
+def choices(items, value_attr: str, label_attr: str) -> list[tuple]:
+    """Objects as (value, label) pairs for a <select>."""
+    return [(getattr(item, value_attr), getattr(item, label_attr)) for item in items]
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         markdown=render_markdown,
@@ -38,6 +43,7 @@ def init_app(app: Flask) -> None:
         time_ago=time_ago,
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         slugify=slugify,
+        choices=choices,
     )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
