@@ -36,11 +36,12 @@ def _load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import database, errors, models, outbox  # noqa: F401  (models: every mapper registered)
+    from . import cache, database, errors, models, outbox  # noqa: F401  (models: every mapper registered)
     from .accounts import auth
     from .extensions import babel, csrf, db, htmx, migrate
     from .i18n import select_locale
     from .security import permissions
+    from . import search
 
     db.init_app(app)
     database.init_app(app)
@@ -51,6 +52,8 @@ def _init_extensions(app: Flask) -> None:
     auth.init_app(app)
     permissions.init_app(app)
     outbox.init_app(app)
+    cache.init_app(app)
+    search.init_app(app)
     errors.init_app(app)
 
 
@@ -58,12 +61,19 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.routes import bp as accounts_bp
     from .admin.routes import bp as admin_bp
     from .comments.routes import bp as comments_bp
+    from .feeds.routes import bp as feeds_bp
     from .ideas.routes import bp as ideas_bp
     from .main.routes import bp as main_bp
+    from .public.routes import bp as public_bp
+    from .search.routes import bp as search_bp
+    from .stats.routes import bp as stats_bp
     from .triage.routes import bp as triage_bp
     from .votes.routes import bp as votes_bp
 
-    for blueprint in (main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp, triage_bp, admin_bp):
+    for blueprint in (
+        main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp, triage_bp, admin_bp,
+        public_bp, stats_bp, feeds_bp, search_bp,
+    ):
         app.register_blueprint(blueprint)
 
 
@@ -71,9 +81,10 @@ def _register_cli(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .demo.cli import demo_cli
     from .outbox_cli import outbox_cli
+    from .search.cli import search_cli
     from .votes.cli import votes_cli
 
-    for group in (users_cli, votes_cli, demo_cli, outbox_cli):
+    for group in (users_cli, votes_cli, demo_cli, outbox_cli, search_cli):
         app.cli.add_command(group)
 
 

@@ -25,6 +25,9 @@ class DefaultConfig:
     BABEL_DEFAULT_TIMEZONE = "UTC"
 
     IDEAS_PER_PAGE = 20
+    # Leaderboards by period, contributors and /stats are recomputed at most this often
+    # (seconds) per process and shown with the time they were computed; 0 = always exact.
+    AGGREGATE_CACHE_SECONDS = 60
     RATELIMIT_ENABLED = True
 
     # Requests: a 10,000-character description is far below these; anything

@@ -33,6 +33,7 @@ def _base_config(database_url: str, tmp_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "RATELIMIT_ENABLED": False,
+        "AGGREGATE_CACHE_SECONDS": 0,
         "SERVER_NAME": None,
     }
 

@@ -1,0 +1,1 @@
+"""Leaderboards, Ideas in Action, roadmap and public profiles."""

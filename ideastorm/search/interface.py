@@ -1,0 +1,118 @@
+"""The search interface the rest of IdeaStorm uses.
+
+Views, the CLI and the outbox handler talk to a ``SearchBackend``; the Whoosh backend is
+the embedded default, and a second one (PostgreSQL full-text search) must pass the same
+tests. Nothing outside ``ideastorm.search`` imports Whoosh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Callable, Iterable, Mapping, Protocol
+
+from markupsafe import Markup
+
+SORTS = ("relevance", "score", "newest")
+FACETS = ("status", "category", "tag")
+
+
+@dataclass(frozen=True)
+class IdeaDocument:
+    """What the index holds for one public idea (hidden ideas are never indexed)."""
+
+    id: int
+    title: str
+    description: str  # Markdown source
+    tags: tuple[str, ...]
+    category_slug: str
+    category_name: str
+    status: str
+    author_id: int
+    author_name: str
+    comments: str  # the text of the idea's visible comments, joined
+    score: int
+    promote_count: int
+    demote_count: int
+    comment_count: int
+    created_at: datetime
+    updated_at: datetime
+
+    def fingerprint(self) -> str:
+        """A stable digest of every indexed field: ``verify`` compares these."""
+        values = [getattr(self, f.name) for f in fields(self)]
+        text = json.dumps(values, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+        return hashlib.sha1(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    text: str
+    status: str | None = None
+    category: str | None = None  # category slug
+    tag: str | None = None
+    sort: str = "relevance"  # one of SORTS
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    title: str
+    title_html: Markup  # title with the matched terms in <mark>, escaped
+    snippet_html: Markup  # a fragment of the description or comments, escaped, terms in <mark>
+    status: str
+    category_slug: str
+    category_name: str
+    tags: tuple[str, ...]
+    author_id: int
+    author_name: str
+    score: int
+    promote_count: int
+    demote_count: int
+    comment_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: SearchQuery
+    hits: list[SearchHit]
+    total: int
+    # facet name (FACETS) -> [(value, count)], counts over the whole result set, most first
+    facets: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestion: str | None = None  # "did you mean" query text, when words look misspelt
+    message: str | None = None  # a clear, translated message when the query could not be used
+
+
+@dataclass(frozen=True)
+class Difference:
+    idea_id: int
+    problem: str  # "missing from index", "not in database", "stale", ...
+
+
+class SearchBackend(Protocol):
+    def index(self, documents: Iterable[IdeaDocument]) -> None:
+        """Add or replace these documents (one atomic write)."""
+
+    def remove(self, idea_ids: Iterable[int]) -> None:
+        """Remove these ideas; unknown ids are ignored."""
+
+    def query(self, query: SearchQuery) -> SearchResults: ...
+
+    def similar(self, text: str, limit: int = 5, exclude_id: int | None = None) -> list[SearchHit]:
+        """Ideas whose title or description resemble ``text`` (a title being typed)."""
+
+    def rebuild(
+        self, documents: Iterable[IdeaDocument], total: int, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Build a new index aside from every document, then swap it in."""
+
+    def fingerprints(self) -> dict[int, str]:
+        """``{idea_id: fingerprint}`` of everything indexed (for ``verify``)."""
+
+    def health(self) -> dict:
+        """For /healthz: at least ``{"status": "ok" | "error: ...", "documents": N}``."""

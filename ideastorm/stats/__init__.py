@@ -1,0 +1,1 @@
+"""/stats: the funnel and activity over time, as charts and tables."""
