@@ -19,6 +19,8 @@ PUBLIC = {
     "static", "main.home", "main.healthz", "main.set_locale", "main.vendor",
     "accounts.register", "accounts.login", "accounts.logout",
     "ideas.list_ideas", "ideas.show", "ideas.show_with_slug",
+    "public.leaderboard", "public.roadmap", "public.implemented", "public.profile",
+    "stats.index", "feeds.ideas", "feeds.implemented", "search.search", "search.similar",
 }
 OBJECT_CHECKED = {
     "accounts.account": "any signed-in member",
