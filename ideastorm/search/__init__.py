@@ -1,4 +1,8 @@
-"""Full-text search behind a small interface (see ROADMAP: a second backend comes later)."""
+"""Full-text search behind a small interface (see ROADMAP: a second backend comes later).
+
+The rest of IdeaStorm calls ``backend()`` and the types in ``interface``; nothing else
+imports Whoosh.
+"""
 
 from flask import Flask
 
