@@ -86,6 +86,9 @@ class Idea(db.Model):
         Index("ix_ideas_created_at", "created_at"),
         Index("ix_ideas_comment_count", "comment_count"),
         Index("ix_ideas_status_created_at", "status", "created_at"),
+        # Roadmap columns (top of a status) and Ideas in Action (newest decisions first).
+        Index("ix_ideas_status_score", "status", "score"),
+        Index("ix_ideas_status_status_changed_at", "status", "status_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

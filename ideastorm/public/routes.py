@@ -1,19 +1,96 @@
-from flask import Blueprint
+"""Leaderboards, Ideas in Action, roadmap and public profiles (thin views over queries.py)."""
+
+from math import ceil
+
+from flask import Blueprint, abort, current_app, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..errors import UserFacingError
+from ..extensions import db
+from ..ideas.models import Category
+from ..ideas.queries import Page, active_categories, ideas_query, paginate
+from ..ideas.routes import page_number
+from ..votes.services import votes_of
+from ..web import get_or_404, render
+from . import queries
 
 bp = Blueprint("public", __name__)
 
+LEADERBOARD_PAGE = 20
+PERIOD_LABELS = {
+    "week": _l("Past week"),
+    "month": _l("Past month"),
+    "year": _l("Past year"),
+    "all": _l("All time"),
+}
 
-# Placeholders replaced by the issue-5 work.
+
+def _period() -> str:
+    period = request.args.get("period", "").strip() or queries.DEFAULT_PERIOD
+    if period not in queries.PERIODS:
+        raise UserFacingError(400, _("Unknown period: %(value)s. Choose week, month, year or all.", value=period[:40]))
+    return period
+
+
+def _category() -> Category | None:
+    slug = request.args.get("category", "").strip()
+    if not slug:
+        return None
+    return db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
+
+
+def _page_or_404(page: Page) -> Page:
+    if page.number > 1 and not page.items:
+        abort(404)  # past the last page
+    return page
+
+
 @bp.get("/leaderboard")
 def leaderboard():
-    return ""
-
-
-@bp.get("/roadmap")
-def roadmap():
-    return ""
+    period, category = _period(), _category()
+    number = page_number()
+    ranking = queries.cached_top_ideas(period, category.id if category else None)
+    if number > max(1, ceil(len(ranking.value) / LEADERBOARD_PAGE)):
+        abort(404)
+    start = (number - 1) * LEADERBOARD_PAGE
+    entries = ranking.value[start:start + LEADERBOARD_PAGE]
+    ideas = {idea.id: idea for idea in queries.ideas_by_id([entry.idea_id for entry in entries])}
+    rows = [(start + i + 1, ideas[entry.idea_id], entry.points)
+            for i, entry in enumerate(entries) if entry.idea_id in ideas]
+    page = Page(items=rows, number=number, per_page=LEADERBOARD_PAGE,
+                has_next=start + LEADERBOARD_PAGE < len(ranking.value))
+    return render(
+        "public/leaderboard.html", fragment="public/_leaderboard.html",
+        period=period, periods=PERIOD_LABELS, category=category, categories=active_categories(),
+        page=page, ranking=ranking, contributors=queries.cached_top_contributors(period),
+    )
 
 
 @bp.get("/implemented")
 def implemented():
-    return ""
+    page = _page_or_404(paginate(queries.implemented_query(), page_number(), current_app.config["IDEAS_PER_PAGE"]))
+    return render(
+        "public/implemented.html", page=page, headline=queries.headline_counts(),
+        responses=queries.official_responses(page.items), my_votes=votes_of(current_user, page.items),
+    )
+
+
+@bp.get("/roadmap")
+def roadmap():
+    return render("public/roadmap.html", roadmap=queries.roadmap())
+
+
+@bp.get("/users/<int:user_id>")
+def profile(user_id: int):
+    """A member's public face; banned members too, since their ideas stay public."""
+    user = get_or_404(User, user_id)
+    page = _page_or_404(paginate(ideas_query("new", author_id=user.id), page_number(),
+                                 current_app.config["IDEAS_PER_PAGE"]))
+    return render(
+        "public/profile.html", member=user, stats=queries.member_stats(user.id), page=page,
+        my_votes=votes_of(current_user, page.items),
+    )
