@@ -4,16 +4,23 @@ A service that changes something others must hear about calls ``emit(topic, **pa
 inside its transaction: the event row commits or rolls back with the change itself, so a
 process that dies between the commit and the follow-up work loses nothing. ``drain()``
 then hands pending events to the handlers subscribed to their topic. The web app drains
-right after a request that emitted events; ``flask outbox drain`` (or a worker) catches
-up on anything left behind.
+once the response of a request that emitted events has been sent; ``flask outbox drain``
+(or a worker) catches up on anything left behind.
+
+A handler subscribed with ``subscribe`` gets one event at a time; one subscribed with
+``subscribe_batch`` gets every pending event of its topics at once (the search indexer writes
+them in one commit). A handler that raises ``Deferred`` leaves its events pending, untouched,
+for whoever holds what it needs (another process already draining); any other exception
+counts as a failed attempt, retried by a later drain.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, event, select
@@ -25,7 +32,21 @@ from .timeutil import utcnow
 log = logging.getLogger(__name__)
 
 Handler = Callable[["OutboxEvent"], None]
+BatchHandler = Callable[[list["OutboxEvent"]], None]
 MAX_ATTEMPTS = 10
+
+
+class Deferred(Exception):
+    """Raised by a handler that cannot run now while someone else will: its events stay pending as they are."""
+
+
+@dataclass
+class Subscribers:
+    single: dict[str, list[Handler]] = field(default_factory=lambda: defaultdict(list))
+    batch: list[tuple[frozenset[str], BatchHandler]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.single or self.batch)
 
 
 class OutboxEvent(db.Model):
@@ -45,22 +66,34 @@ class OutboxEvent(db.Model):
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["ideastorm.outbox"] = defaultdict(list)
+    app.extensions["ideastorm.outbox"] = Subscribers()
 
     @app.after_request
-    def _drain_after_request(response):
+    def _drain_after_response(response):
+        # After the response is sent (the WSGI server closes it), in this worker: the
+        # client never waits for the follow-up work, and its failure cannot break the response.
         if g.pop("outbox_pending", False) and app.extensions["ideastorm.outbox"]:
-            try:
-                drain()
-            except Exception:  # the change is committed; a worker will catch up
-                log.exception("outbox drain failed")
-                db.session.rollback()
+            response.call_on_close(lambda: _drain_quietly(app))
         return response
+
+
+def _drain_quietly(app: Flask) -> None:
+    with app.app_context():
+        try:
+            drain_all()
+        except Exception:  # the change is committed; a later drain catches up
+            log.exception("outbox drain failed")
+            db.session.rollback()
 
 
 def subscribe(app: Flask, topic: str, handler: Handler) -> None:
     """Call ``handler(event)`` for every event of ``topic``, after its transaction commits."""
-    app.extensions["ideastorm.outbox"][topic].append(handler)
+    app.extensions["ideastorm.outbox"].single[topic].append(handler)
+
+
+def subscribe_batch(app: Flask, topics: Iterable[str], handler: BatchHandler) -> None:
+    """Call ``handler(events)`` once per drain with every pending event of these ``topics``."""
+    app.extensions["ideastorm.outbox"].batch.append((frozenset(topics), handler))
 
 
 def emit(topic: str, **payload: Any) -> OutboxEvent:
@@ -86,8 +119,12 @@ def _forget_rolled_back_events(session: Session) -> None:
 
 
 def drain(limit: int = 500) -> int:
-    """Process up to ``limit`` pending events in order; returns how many were handled."""
-    handlers = current_app.extensions["ideastorm.outbox"]
+    """Process up to ``limit`` pending events in order; returns how many were handled successfully.
+
+    Events are only changed after their handlers ran, so handlers may read the database in a
+    session of their own without this transaction holding a write lock meanwhile.
+    """
+    subscribers: Subscribers = current_app.extensions["ideastorm.outbox"]
     query = (
         select(OutboxEvent)
         .where(OutboxEvent.processed_at.is_(None), OutboxEvent.attempts < MAX_ATTEMPTS)
@@ -97,22 +134,55 @@ def drain(limit: int = 500) -> int:
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     events = db.session.scalars(query).all()
-    for outbox_event in events:
-        outbox_event.attempts += 1
+    errors: dict[int, str] = {}
+    deferred: set[int] = set()
+
+    def run(batch: list[OutboxEvent], call: Callable[[], None]) -> None:
         try:
-            for handler in handlers.get(outbox_event.topic, ()):
-                handler(outbox_event)
-        except Exception as exc:  # keep it pending; a later drain retries it
-            log.warning("outbox event %s failed: %s", outbox_event.id, exc)
-            outbox_event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            call()
+        except Deferred:
+            deferred.update(e.id for e in batch)
+        except Exception as exc:  # keep them pending; a later drain retries them
+            log.warning("outbox events %s failed: %s", [e.id for e in batch], exc)
+            errors.update((e.id, f"{type(exc).__name__}: {exc}"[:2000]) for e in batch)
+
+    for outbox_event in events:
+        for handler in subscribers.single.get(outbox_event.topic, ()):
+            run([outbox_event], lambda: handler(outbox_event))
+    for topics, batch_handler in subscribers.batch:
+        batch = [e for e in events if e.topic in topics]
+        if batch:
+            run(batch, lambda: batch_handler(batch))
+
+    handled = 0
+    for outbox_event in events:
+        if outbox_event.id in deferred:
+            continue
+        outbox_event.attempts += 1
+        if outbox_event.id in errors:
+            outbox_event.last_error = errors[outbox_event.id]
         else:
             outbox_event.processed_at = utcnow()
             outbox_event.last_error = None
+            handled += 1
     db.session.commit()
-    return len(events)
+    return handled
+
+
+def drain_all() -> int:
+    """Drain until a round handles nothing (nothing pending, or only failing or deferred events)."""
+    total = 0
+    while handled := drain():
+        total += handled
+    return total
 
 
 def pending_count() -> int:
     return db.session.scalar(
         select(db.func.count()).select_from(OutboxEvent).where(OutboxEvent.processed_at.is_(None))
     ) or 0
+
+
+def oldest_pending() -> datetime | None:
+    """When the oldest unprocessed event was recorded (None when nothing is pending)."""
+    return db.session.scalar(select(db.func.min(OutboxEvent.created_at)).where(OutboxEvent.processed_at.is_(None)))

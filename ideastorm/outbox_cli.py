@@ -9,7 +9,5 @@ outbox_cli = AppGroup("outbox", help="After-commit work queue.")
 @outbox_cli.command("drain")
 def drain_command() -> None:
     """Process every pending event (indexing, notifications)."""
-    total = 0
-    while handled := outbox.drain():
-        total += handled
+    total = outbox.drain_all()
     click.echo(f"{total} event(s) processed, {outbox.pending_count()} still pending.")

@@ -71,6 +71,10 @@ def authenticate(email: str, password: str) -> LoginResult:
 
 
 def update_profile(user: User, display_name: str, locale: str | None) -> None:
+    from .. import outbox
+
+    if user.display_name != display_name.strip():
+        outbox.emit("user.updated", user_id=user.id)  # their ideas show the author's name
     user.display_name = display_name.strip()
     user.locale = locale or None
     db.session.commit()

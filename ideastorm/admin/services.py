@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import outbox
 from ..accounts.models import Role, User
 from ..audit.services import record
 from ..extensions import db
@@ -114,6 +115,7 @@ def update_category(actor, category: Category, name: str, description: str | Non
     before = _state(category)
     category.name, category.description = name, description
     record(actor, "category.update", ("category", category.id), before=before, after=_state(category))
+    outbox.emit("category.updated", category_id=category.id)
     _commit_or_duplicate()
 
 

@@ -239,5 +239,8 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
         db.session.execute(statement, chunk)
         tick(len(chunk))
     db.session.commit()
+    from ..search import index_ideas
+
+    index_ideas(idea_ids)  # the bulk inserts above emit no outbox events: the index is filled here
     return report
 

@@ -2,12 +2,12 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
 from flask_login import current_user
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from ..extensions import db
 from ..i18n import LOCALE_COOKIE
-from ..ideas.models import Idea, Status
 from ..ideas.queries import active_categories, ideas_query
+from ..public.queries import headline_counts
 from ..security.permissions import is_safe_next
 from ..votes.services import votes_of
 from ..web import render
@@ -23,22 +23,11 @@ VENDOR_FILES = {
 }
 
 
-def headline_counts() -> dict[str, int]:
-    """'N implemented out of M submitted', counting public ideas only."""
-    row = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(func.cast(Idea.status == Status.IMPLEMENTED.value, db.Integer)), 0),
-        ).where(Idea.is_hidden.is_(False))
-    ).one()
-    return {"submitted": row[0], "implemented": int(row[1])}
-
-
 @bp.get("/")
 def home():
     ideas = db.session.scalars(ideas_query("trending").limit(HOME_IDEAS)).unique().all()
     return render(
-        "main/home.html", ideas=ideas, counts=headline_counts(), categories=active_categories(),
+        "main/home.html", ideas=ideas, headline=headline_counts(), categories=active_categories(),
         my_votes=votes_of(current_user, ideas),
     )
 
@@ -51,8 +40,18 @@ def healthz():
         checks["database"] = "ok"
     except Exception as exc:  # report, do not raise: this is what monitoring reads
         checks["database"] = f"error: {type(exc).__name__}"
+    from .. import outbox, search
+    from ..timeutil import utcnow
+
+    index = search.backend().health()
+    checks["search"] = index["status"]
+    details = {"search_documents": index.get("documents")}
+    if checks["database"] == "ok":
+        oldest = outbox.oldest_pending()
+        details["outbox_pending"] = outbox.pending_count()
+        details["outbox_oldest_pending_seconds"] = round((utcnow() - oldest).total_seconds(), 1) if oldest else None
     healthy = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if healthy else "error", checks=checks), 200 if healthy else 503
+    return jsonify(status="ok" if healthy else "error", checks=checks, **details), 200 if healthy else 503
 
 
 @bp.post("/locale")

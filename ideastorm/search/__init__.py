@@ -2,10 +2,66 @@
 
 The rest of IdeaStorm calls ``backend()`` and the types in ``interface``; nothing else
 imports Whoosh.
+
+    from ideastorm import search
+    from ideastorm.search.interface import SearchQuery
+
+    results = search.backend().query(SearchQuery("dark mode", status="planned", sort="score"))
+    similar = search.backend().similar("Export to PDF", limit=5, exclude_id=idea.id)
+
+How the index follows the database: services emit outbox events in their transaction
+(``idea.*``, ``category.updated``, ``user.updated``); the indexer (``indexer.handle``)
+re-reads the ideas those events name and indexes them, or removes them when they are hidden
+or gone. The web app drains events once a response has been sent; ``flask outbox drain``
+catches up on anything a crash left behind.
+
+In tests (and scripts) nothing drains by itself outside a served request: call ``sync()``
+after changing ideas (e.g. with the ``make_idea`` fixture) and before searching.
 """
 
-from flask import Flask
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from .interface import SearchBackend
+
+EXTENSION = "ideastorm.search"
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from .. import outbox
+    from . import indexer
+
+    app.config.setdefault("SEARCH_BACKEND", "whoosh")
+    if app.config["SEARCH_BACKEND"] != "whoosh":
+        raise ValueError(f"Unknown SEARCH_BACKEND {app.config['SEARCH_BACKEND']!r}; the choices are: whoosh")
+    app.extensions[EXTENSION] = None  # created on first use: nothing opened at import or start-up
+    outbox.subscribe_batch(app, indexer.TOPICS, indexer.handle)
+
+
+def backend() -> SearchBackend:
+    """This app's search backend (one per app and process; the index is created on first use)."""
+    instance = current_app.extensions.get(EXTENSION)
+    if instance is None:
+        from .whoosh_backend import WhooshBackend
+
+        instance = current_app.extensions[EXTENSION] = WhooshBackend(current_app.config["SEARCH_INDEX_DIR"])
+    return instance
+
+
+def sync() -> int:
+    """Bring the index up to date with the database now (drains every pending outbox event)."""
+    from .. import outbox
+
+    return outbox.drain_all()
+
+
+def index_ideas(idea_ids, progress=None) -> None:
+    """Index ideas added in bulk (``demo seed``): a full rebuild when the index is empty, else in place."""
+    from .cli import rebuild_index
+    from .indexer import reindex
+
+    if backend().document_count() == 0:
+        rebuild_index(progress)
+    else:
+        reindex(idea_ids)

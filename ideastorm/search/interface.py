@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Callable, Iterable, Mapping, Protocol
+from typing import Callable, Collection, Iterable, Mapping, Protocol
 
 from markupsafe import Markup
 
@@ -94,9 +94,20 @@ class Difference:
     problem: str  # "missing from index", "not in database", "stale", ...
 
 
+class IndexBusy(RuntimeError):
+    """The index could not be written now because another process is writing it (try again later)."""
+
+
 class SearchBackend(Protocol):
     def index(self, documents: Iterable[IdeaDocument]) -> None:
         """Add or replace these documents (one atomic write)."""
+
+    def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]]) -> None:
+        """Index what ``load(idea_ids)`` returns and remove the other ids, in one atomic write.
+
+        ``load`` runs while the write is exclusive, so concurrent callers cannot write an older
+        version of an idea over a newer one. Raises ``IndexBusy`` when it cannot get that.
+        """
 
     def remove(self, idea_ids: Iterable[int]) -> None:
         """Remove these ideas; unknown ids are ignored."""
@@ -113,6 +124,8 @@ class SearchBackend(Protocol):
 
     def fingerprints(self) -> dict[int, str]:
         """``{idea_id: fingerprint}`` of everything indexed (for ``verify``)."""
+
+    def document_count(self) -> int: ...
 
     def health(self) -> dict:
         """For /healthz: at least ``{"status": "ok" | "error: ...", "documents": N}``."""

@@ -1,0 +1,203 @@
+"""The index follows the database: every change that affects search, crash safety, several processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from ideastorm import create_app, outbox, search
+from ideastorm.extensions import db
+from ideastorm.ideas.models import Category
+from ideastorm.outbox import OutboxEvent
+from ideastorm.search.interface import SearchQuery
+
+
+def ids_found(text: str, **options) -> set[int]:
+    return {hit.id for hit in search.backend().query(SearchQuery(text, per_page=100, **options)).hits}
+
+
+def verify(runner):
+    return runner.invoke(args=["search", "verify"])
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user("staff")
+
+
+def test_every_change_that_affects_search_reaches_the_index(app, runner, make_idea, make_user, staff):
+    from ideastorm.accounts.services import update_profile
+    from ideastorm.admin.services import update_category
+    from ideastorm.comments.services import add_comment
+    from ideastorm.ideas.services import update_idea
+    from ideastorm.triage import services as triage
+    from ideastorm.votes.services import cast_vote
+
+    author = make_user(name="Nadia Perrin")
+    idea = make_idea(author, title="Offline mode for the mobile app", tags="mobile")
+    other = make_idea(title="Sync contacts when offline", tags="mobile")
+    search.sync()
+    assert ids_found("offline") == {idea.id, other.id}
+
+    update_idea(idea, "Airplane mode for the mobile app", "Works without network.", idea.category_id, "mobile, travel")
+    search.sync()
+    assert ids_found("airplane") == {idea.id} and ids_found("offline") == {other.id}
+    assert ids_found("", tag="travel") == {idea.id}
+
+    triage.change_status(staff, idea, "planned", "On the roadmap.")
+    search.sync()
+    assert ids_found("airplane", status="planned") == {idea.id}
+
+    comment = add_comment(make_user(), idea, "Please include the kiosk terminals too.")
+    search.sync()
+    assert ids_found("kiosk") == {idea.id}
+    triage.set_comment_hidden(staff, comment, True)
+    search.sync()
+    assert ids_found("kiosk") == set()
+
+    voter = make_user()
+    cast_vote(voter.id, other.id, 1)
+    search.sync()
+    assert [h.score for h in search.backend().query(SearchQuery("offline")).hits] == [1]
+
+    triage.mark_duplicate(staff, other, idea)
+    search.sync()
+    hits = {h.id: h for h in search.backend().query(SearchQuery("mobile")).hits}
+    assert hits[idea.id].score == 1 and hits[other.id].status == "duplicate" and hits[other.id].score == 0
+    triage.undo_duplicate(staff, db.session.get(type(other), other.id))
+    search.sync()
+    hits = {h.id: h for h in search.backend().query(SearchQuery("mobile")).hits}
+    assert hits[idea.id].score == 0 and hits[other.id].score == 1 and hits[other.id].status == "new"
+
+    triage.set_idea_hidden(staff, idea, True)
+    search.sync()
+    assert ids_found("airplane") == set() and idea.id not in search.backend().fingerprints()
+    triage.set_idea_hidden(staff, idea, False)
+    search.sync()
+    assert ids_found("airplane") == {idea.id}
+
+    category = db.session.get(Category, idea.category_id)
+    update_category(make_user("admin"), category, "Gadgets and handhelds", category.description)
+    search.sync()
+    assert idea.id in ids_found("handhelds")
+    assert {h.category_name for h in search.backend().query(SearchQuery("airplane")).hits} == {"Gadgets and handhelds"}
+
+    update_profile(author, "Nadia Perrin-Leclerc", None)
+    search.sync()
+    assert ids_found("leclerc") == {idea.id}
+
+    targets = [make_idea(title=f"Bulk target number {n}") for n in range(3)]
+    search.sync()
+    triage.bulk_apply(staff, [t.id for t in targets], status="declined", tag="bulkdone")
+    search.sync()
+    assert ids_found("bulk", status="declined") == {t.id for t in targets}
+    assert ids_found("", tag="bulkdone") == {t.id for t in targets}
+
+    assert verify(runner).exit_code == 0
+
+
+def test_a_request_drains_after_its_response(client, member):
+    category_id = db.session.scalar(select(Category.id).where(Category.slug == "products"))
+    form = {"title": "Battery saver schedule", "description": "Turn it on at night.", "category": category_id,
+            "tags": ""}
+    # buffered: the test client then closes the response, as a WSGI server does once it is sent
+    response = client.post_form("/ideas/new", form, buffered=True)
+    assert response.status_code in (302, 303)
+    assert len(ids_found("battery")) == 1
+    assert outbox.pending_count() == 0
+
+
+def test_a_crash_between_commit_and_index_write_is_caught_up(app, runner, make_idea, monkeypatch):
+    from ideastorm.search.whoosh_backend import WhooshBackend
+
+    idea = make_idea(title="Barcode scanner in the store app")
+
+    def crash(self, *args, **kwargs):
+        raise OSError("simulated crash before the index commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(WhooshBackend, "apply", crash)
+        search.sync()
+    event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.payload["idea_id"].as_integer() == idea.id))
+    assert event.processed_at is None and event.attempts == 1 and "simulated crash" in event.last_error
+    result = verify(runner)
+    assert result.exit_code == 1
+    assert f"idea {idea.id}: missing from the index" in result.output
+    assert "1 difference(s)" in result.output
+
+    # A new process: another app and backend instance on the same database and index folder.
+    restarted = create_app(dict(app.config))
+    with restarted.app_context():
+        assert search.sync() >= 1
+        assert ids_found("barcode") == {idea.id}
+        result = restarted.test_cli_runner().invoke(args=["search", "verify"])
+        assert result.exit_code == 0, result.output
+        assert "matches the database" in result.output
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_an_event_waits_while_another_process_holds_the_index(app, make_idea, monkeypatch):
+    from ideastorm.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "LOCK_TIMEOUT", 0.2)
+    idea = make_idea(title="Warranty lookup by serial number")
+    backend = search.backend()
+    backend.ensure()
+    from whoosh import index as whoosh_index
+
+    holder = whoosh_index.open_dir(str(Path(backend.root) / backend._pointer())).writer()  # another writer
+    try:
+        assert search.sync() == 0
+        event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.processed_at.is_(None)))
+        assert event.attempts == 0 and event.last_error is None  # left for the lock holder, untouched
+    finally:
+        holder.cancel()
+    assert search.sync() == 1
+    assert ids_found("warranty") == {idea.id}
+
+
+def _worker(database_url: str, index_dir: str, worker: int, count: int) -> None:
+    """One process creating and editing ideas, draining after each change like a web worker."""
+    from ideastorm.accounts.models import User
+    from ideastorm.ideas.services import submit_idea, update_idea
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "SQLALCHEMY_DATABASE_URI": database_url,
+                      "SEARCH_INDEX_DIR": index_dir, "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        user = User(email=f"worker{worker}@example.com", display_name=f"Worker {worker}", role="member")
+        db.session.add(user)
+        db.session.commit()
+        category_id = db.session.scalar(select(Category.id).where(Category.slug == "products"))
+        for n in range(count):
+            idea = submit_idea(user, f"Parallel idea {worker}-{n} draft", "First version.", category_id, "parallel")
+            outbox.drain_all()
+            update_idea(idea, f"Parallel idea {worker}-{n} final", f"Edited by worker {worker}.", category_id,
+                        "parallel")
+            outbox.drain_all()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_several_processes_write_at_once(app, runner):
+    workers, count = 4, 8
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=_worker, args=(app.config["SQLALCHEMY_DATABASE_URI"], app.config["SEARCH_INDEX_DIR"],
+                                              worker, count))
+        for worker in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0] * workers
+    assert outbox.pending_count() == 0  # every worker drained its own events or left them to one that did
+    result = verify(runner)
+    assert result.exit_code == 0, result.output
+    found = search.backend().query(SearchQuery("parallel final", per_page=100))
+    assert found.total == workers * count
+    assert search.backend().query(SearchQuery("draft")).total == 0
