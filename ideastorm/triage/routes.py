@@ -11,6 +11,7 @@ from ..i18n import STATUS_LABELS
 from ..ideas.models import Category, Idea, Tag
 from ..ideas.queries import active_categories, paginate
 from ..ideas.routes import idea_page_context, page_number
+from ..search.routes import duplicate_candidates
 from ..security.permissions import login_required_for
 from ..web import form_checks_csrf, form_error_status, get_or_404, render
 from . import services
@@ -203,6 +204,7 @@ def add_note(idea_id: int):
 def staff_context(idea: Idea) -> dict:
     """What the staff panel on an idea's page needs."""
     return {
+        "duplicate_candidates": duplicate_candidates(idea) if idea.status != "duplicate" else [],
         "status_form": StatusForm(formdata=None, status=idea.status if idea.status != "duplicate" else "new"),
         "duplicate_form": DuplicateForm(formdata=None),
         "note_form": NoteForm(formdata=None),
