@@ -101,6 +101,11 @@ def test_filters_and_facet_counts_over_the_result_set(corpus):
     assert dict(results.facets["category"]) == {"apps": 1, "support": 1}
     assert dict(results.facets["tag"]) == {"ux": 1, "dark-mode": 1, "booking": 1}
     assert keys(corpus, find("dark", category="support")) == {"mode"}
+    # A facet ignores its own filter (the other values stay one click away), not the others.
+    narrowed = find("dark", category="support")
+    assert narrowed.total == 1
+    assert dict(narrowed.facets["category"]) == {"apps": 1, "support": 1}
+    assert dict(narrowed.facets["status"]) == {"new": 1}
     assert keys(corpus, find("mode", tag="ux")) == {"dark", "sombre"}
     assert keys(corpus, find("", status="new", category="apps")) == {"dark"}
     assert find("mode", status="implemented").total == 0
@@ -165,3 +170,13 @@ def test_similar_titles(corpus):
     assert search.backend().similar("Exporting the reports", exclude_id=corpus["export"].id)[0].id != corpus["export"].id
     assert search.backend().similar("the") == [] and search.backend().similar("") == []
     assert {h.id for h in search.backend().similar("mode sombre", limit=5)} >= {corpus["sombre"].id}
+
+
+def test_did_you_mean_prefers_the_closest_spelling():
+    from ideastorm.search.whoosh_backend import edit_distance
+
+    # "batery" is one edit from "battery" and two from the more frequent "later".
+    assert edit_distance("batery", "battery") == 1
+    assert edit_distance("batery", "later") == 2
+    assert edit_distance("exprot", "export") == 1  # a transposition counts once
+    assert edit_distance("", "abc") == 3 and edit_distance("same", "same") == 0

@@ -81,6 +81,7 @@ def test_facets_count_and_filter(client, corpus):
     planned = page_of(client, "/search?q=mode&status=planned")
     assert hit_ids(planned) == [corpus["dark"].id]
     assert '<strong aria-current="true">Planned <small>(1)</small></strong>' in planned
+    assert re.search(r'status=new">New</a> <small>\(2\)</small>', planned)  # still one click away
     assert 'href="/search?q=mode" class="facet-clear"' in planned
     assert set(hit_ids(page_of(client, "/search?q=mode&category=apps"))) == {corpus["dark"].id, corpus["sombre"].id}
     assert hit_ids(page_of(client, "/search?q=mode&tag=printer")) == [corpus["reading"].id]

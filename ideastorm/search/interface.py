@@ -82,7 +82,8 @@ class SearchResults:
     query: SearchQuery
     hits: list[SearchHit]
     total: int
-    # facet name (FACETS) -> [(value, count)], counts over the whole result set, most first
+    # facet name (FACETS) -> [(value, count)], most first: the results counted under every
+    # filter except that facet's own, so the other values of a chosen filter stay visible
     facets: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
     suggestion: str | None = None  # "did you mean" query text, when words look misspelt
     message: str | None = None  # a clear, translated message when the query could not be used

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import heapq
-from bisect import bisect_left
 import logging
 import os
 import re
@@ -28,6 +27,7 @@ import shutil
 import threading
 import time
 import unicodedata
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from contextlib import contextmanager
@@ -40,10 +40,9 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.analysis import Filter
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.qparser import plugins as qplugins
@@ -119,6 +118,18 @@ def make_schema() -> Schema:
         created=NUMERIC(int, bits=64, signed=False, sortable=True),
         doc=STORED(),
     )
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, transpositions."""
+    previous, current = None, list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        before, previous, current = previous, current, [i] + [0] * len(b)
+        for j, char_b in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if before and i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], before[j - 2] + 1)
+    return current[-1]
 
 
 def _epoch(moment: datetime) -> int:
@@ -643,11 +654,14 @@ class WhooshBackend:
                 return match.group(0)
             corrector = corrector or view.searcher.corrector("words")
             folded = next((t.text for t in FOLD(word)), "")
-            found = corrector.suggest(folded, limit=1, maxdist=2)
-            if not found or found[0] == folded:
+            # Whoosh ranks candidates within the distance by frequency alone ("batery" would
+            # become "later"); the closest spelling wins here, then the most frequent.
+            candidates = corrector.suggest(folded, limit=10, maxdist=2)
+            if not candidates:
                 return match.group(0)
+            best = min(candidates, key=lambda candidate: edit_distance(folded, candidate))
             changed = True
-            return match.group(1) + found[0]
+            return match.group(1) + best
 
         suggestion = _FREE_WORD.sub(replace, text)
         return suggestion if changed else None
@@ -678,11 +692,21 @@ class WhooshBackend:
         else:
             parsed = None
             matched = set(view.all_docs())
-        for field, value in (("status", query.status), ("category", query.category), ("tag", query.tag)):
-            if value:
-                matched &= view.docs_with(field, value)
+        # Each facet counts the results under the *other* filters, so that a member who picked
+        # "planned" still sees how many "new" or "declined" ideas the words find.
+        chosen = {"status": query.status, "category": query.category, "tag": query.tag}
+        narrowing = {name: view.docs_with(FACET_FIELDS[name], value) for name, value in chosen.items() if value}
+
+        def filtered(skip: str | None = None) -> set[int]:
+            docs = matched
+            for name, docs_with_value in narrowing.items():
+                if name != skip:
+                    docs = docs & docs_with_value
+            return docs
+
+        facets = {name: view.facet(field, filtered(name)) for name, field in FACET_FIELDS.items()}
+        matched = filtered()
         total = len(matched)
-        facets = {name: view.facet(field, matched) for name, field in FACET_FIELDS.items()}
         wanted = page * per_page
         start = (page - 1) * per_page
         if start >= total:
