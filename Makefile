@@ -33,6 +33,7 @@ instance/config.py:
 run: setup instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
+	$(FLASK) search rebuild --if-empty
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup

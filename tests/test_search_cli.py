@@ -106,3 +106,14 @@ def test_healthz_is_503_when_the_index_cannot_be_opened(app, client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["search"].startswith("error")
+
+
+def test_rebuild_if_empty_fills_only_a_missing_index(app, runner, make_idea):
+    idea = make_idea(title="Label printer support")  # its event is never drained: the index stays empty
+    result = runner.invoke(args=["search", "rebuild", "--if-empty"])
+    assert result.exit_code == 0 and "Indexed 1 ideas" in result.output
+    assert [hit.id for hit in search.backend().query(SearchQuery("printer")).hits] == [idea.id]
+    generation = search.backend().health()["generation"]
+    result = runner.invoke(args=["search", "rebuild", "--if-empty"])
+    assert result.exit_code == 0 and "nothing to do" in result.output
+    assert search.backend().health()["generation"] == generation

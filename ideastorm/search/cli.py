@@ -49,10 +49,15 @@ def differences() -> list[Difference]:
 
 
 @search_cli.command("rebuild")
-def rebuild_command() -> None:
+@click.option("--if-empty", is_flag=True,
+              help="Only when the index holds nothing while the database has ideas (first start).")
+def rebuild_command(if_empty: bool) -> None:
     """Rebuild the index from the database aside, then swap it in (searches keep working)."""
     with Session(db.engine) as session:
         total = documents.count_indexable(session)
+    if if_empty and (backend().document_count() or not total):
+        click.echo("The search index is already in use; nothing to do.")
+        return
     with click.progressbar(length=total, label="Indexing ideas") as bar:
         indexed = rebuild_index(progress=bar.update)
     click.echo(f"Indexed {indexed} ideas; the new index is in use.")
