@@ -80,15 +80,17 @@ class Idea(db.Model):
         CheckConstraint(f"status IN ({_STATUS_SQL})", name="status_known"),
         CheckConstraint("promote_count >= 0 AND demote_count >= 0", name="counts_positive"),
         CheckConstraint("score = promote_count - demote_count", name="score_consistent"),
-        # Every list sort is served by an index (see ideas/queries.py).
-        Index("ix_ideas_trending", "trending"),
-        Index("ix_ideas_score", "score"),
-        Index("ix_ideas_created_at", "created_at"),
-        Index("ix_ideas_comment_count", "comment_count"),
-        Index("ix_ideas_status_created_at", "status", "created_at"),
+        # Every list sort is served by an index (see ideas/queries.py). Each ends with the id,
+        # the sorts' tie-breaker: SQLite appends the rowid to every index by itself, PostgreSQL
+        # does not, and without it ties (many ideas with 3 comments) are sorted per request.
+        Index("ix_ideas_trending", "trending", "id"),
+        Index("ix_ideas_score", "score", "id"),
+        Index("ix_ideas_created_at", "created_at", "id"),
+        Index("ix_ideas_comment_count", "comment_count", "id"),
+        Index("ix_ideas_status_created_at", "status", "created_at", "id"),
         # Roadmap columns (top of a status) and Ideas in Action (newest decisions first).
-        Index("ix_ideas_status_score", "status", "score"),
-        Index("ix_ideas_status_status_changed_at", "status", "status_changed_at"),
+        Index("ix_ideas_status_score", "status", "score", "id"),
+        Index("ix_ideas_status_status_changed_at", "status", "status_changed_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
