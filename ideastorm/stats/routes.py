@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, ngettext, pgettext
 from flask_babel import gettext as _
 
 from ..cache import cached
@@ -19,7 +19,7 @@ bp = Blueprint("stats", __name__)
 
 def stage_label(status: str) -> str:
     """A funnel stage's name: the first stage is every submitted idea."""
-    return _("Submitted") if status == "new" else status_label(status)
+    return pgettext("funnel stage", "Submitted") if status == "new" else status_label(status)
 
 
 def stage_rows(stages: list[FunnelStage]) -> list[tuple[str, int]]:
