@@ -57,11 +57,16 @@ def sync() -> int:
 
 
 def index_ideas(idea_ids, progress=None) -> None:
-    """Index ideas added in bulk (``demo seed``): a full rebuild when the index is empty, else in place."""
+    """Index ideas added in bulk (``demo seed``).
+
+    Building a new index is about twice as fast per idea as adding to one, so when the new
+    ideas outnumber those indexed, the whole index is rebuilt; otherwise they are added in place.
+    """
     from .cli import rebuild_index
     from .indexer import reindex
 
-    if backend().document_count() == 0:
+    idea_ids = list(idea_ids)
+    if len(idea_ids) >= backend().document_count():
         rebuild_index(progress)
     else:
         reindex(idea_ids)
