@@ -21,13 +21,17 @@ def time_ago(value: datetime | None) -> str:
 
 def url_with(**changes) -> str:
     """The current page's URL with some query arguments changed (None removes one)."""
-    args = request.args.to_dict()
+    path_args = request.view_args or {}
+    # Only the page's own query arguments: not one named like a path argument or url_for's
+    # own parameters (`endpoint`, `_external`, ...), which would break or redirect the link.
+    args = {key: value for key, value in request.args.items()
+            if key != "endpoint" and not key.startswith("_") and key not in path_args}
     for key, value in changes.items():
         if value is None or value == "":
             args.pop(key, None)
         else:
             args[key] = value
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(request.endpoint, **path_args, **args)
 
 
 def choices(items, value_attr: str, label_attr: str) -> list[tuple]:

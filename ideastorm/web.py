@@ -10,6 +10,20 @@ from htmx_flask import request
 from .extensions import db
 
 
+def text_arg(name: str) -> str:
+    """A query argument as typed, stripped; "" when absent. NUL characters, which no stored text
+    contains and PostgreSQL refuses in a query, make it a 404 (nothing can match it)."""
+    value = request.args.get(name, "").strip()
+    if "\x00" in value:
+        abort(404)
+    return value
+
+
+def whole_number(raw: str) -> int | None:
+    """``raw`` as a non-negative int if it is ASCII digits only (``"²".isdigit()`` is true), else None."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 def get_or_404(model, ident: Any):
     """Load by primary key, answering 404 for anything that is not a valid id."""
     try:

@@ -275,7 +275,9 @@ def test_hidden_idea_is_absent_everywhere(client, world):
     urls += ["/leaderboard?period=week&category=products", "/implemented", "/roadmap", f"/users/{bob}", "/",
              "/ideas?sort=trending"]
     for url in urls:
-        body = client.get(url).get_data(as_text=True)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        body = response.get_data(as_text=True)
         assert "Zanzibar" not in body and f"/ideas/{world.id('secret')}" not in body, url
 
 

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..i18n import STATUS_LABELS
 from ..security.permissions import can, login_required_for, require
 from ..votes.services import votes_of
-from ..web import form_checks_csrf, form_error_status, get_or_404, render
+from ..web import form_checks_csrf, form_error_status, get_or_404, render, text_arg, whole_number
 from . import services
 from .forms import IdeaForm
 from .models import Category, Idea, Status, StatusChange, Tag
@@ -29,10 +29,10 @@ def _arg_choice(name: str, allowed, default=None):
 
 
 def page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100_000:
+    number = whole_number(request.args.get("page", "1"))
+    if number is None or not 1 <= number <= 100_000:
         raise UserFacingError(400, _("The page number must be a whole number from 1."))
-    return int(raw)
+    return number
 
 
 @bp.get("/ideas")
@@ -40,9 +40,9 @@ def list_ideas():
     sort = _arg_choice("sort", SORTS, DEFAULT_SORT)
     status = _arg_choice("status", [s.value for s in Status])
     category = tag = None
-    if slug := request.args.get("category", "").strip():
+    if slug := text_arg("category"):
         category = db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
-    if tag_name := request.args.get("tag", "").strip().lower():
+    if tag_name := text_arg("tag").lower():
         tag = db.session.scalar(select(Tag).where(Tag.name == tag_name)) or abort(404)
     query = ideas_query(
         sort, status=status, category=category, tag=tag, include_hidden=can(current_user, "moderate")

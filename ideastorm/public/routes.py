@@ -15,7 +15,7 @@ from ..ideas.models import Category
 from ..ideas.queries import Page, active_categories, ideas_query, paginate
 from ..ideas.routes import page_number
 from ..votes.services import votes_of
-from ..web import get_or_404, render
+from ..web import get_or_404, render, text_arg
 from . import queries
 
 bp = Blueprint("public", __name__)
@@ -37,7 +37,7 @@ def _period() -> str:
 
 
 def _category() -> Category | None:
-    slug = request.args.get("category", "").strip()
+    slug = text_arg("category")
     if not slug:
         return None
     return db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
