@@ -17,6 +17,7 @@ counts as a failed attempt, retried by a later drain.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,9 @@ log = logging.getLogger(__name__)
 Handler = Callable[["OutboxEvent"], None]
 BatchHandler = Callable[[list["OutboxEvent"]], None]
 MAX_ATTEMPTS = 10
+# After a response, events deferred by a busy handler are retried this often, for this long.
+DEFERRED_RETRY_SECONDS = 0.25
+AFTER_RESPONSE_PATIENCE = 10.0
 
 
 class Deferred(Exception):
@@ -80,7 +84,7 @@ def init_app(app: Flask) -> None:
 def _drain_quietly(app: Flask) -> None:
     with app.app_context():
         try:
-            drain_all()
+            drain_all(patience=AFTER_RESPONSE_PATIENCE)
         except Exception:  # the change is committed; a later drain catches up
             log.exception("outbox drain failed")
             db.session.rollback()
@@ -119,7 +123,12 @@ def _forget_rolled_back_events(session: Session) -> None:
 
 
 def drain(limit: int = 500) -> int:
-    """Process up to ``limit`` pending events in order; returns how many were handled successfully.
+    """Process up to ``limit`` pending events in order; returns how many were handled successfully."""
+    return _drain_round(limit)[0]
+
+
+def _drain_round(limit: int) -> tuple[int, int]:
+    """(events handled, events deferred by a handler) for one round of at most ``limit`` events.
 
     Events are only changed after their handlers ran, so handlers may read the database in a
     session of their own without this transaction holding a write lock meanwhile.
@@ -166,15 +175,25 @@ def drain(limit: int = 500) -> int:
             outbox_event.last_error = None
             handled += 1
     db.session.commit()
-    return handled
+    return handled, len(deferred)
 
 
-def drain_all() -> int:
-    """Drain until a round handles nothing (nothing pending, or only failing or deferred events)."""
+def drain_all(patience: float = 0.0) -> int:
+    """Drain until a round handles nothing (nothing pending, or only failing or deferred events).
+
+    With ``patience``, deferred events (a handler's resource busy elsewhere, e.g. the search
+    index being swapped by a rebuild) are retried for up to that many seconds.
+    """
     total = 0
-    while handled := drain():
+    deadline = time.monotonic() + patience
+    while True:
+        handled, deferred = _drain_round(500)
         total += handled
-    return total
+        if handled:
+            continue
+        if not deferred or time.monotonic() >= deadline:
+            return total
+        time.sleep(DEFERRED_RETRY_SECONDS)
 
 
 def pending_count() -> int:

@@ -180,3 +180,20 @@ def test_did_you_mean_prefers_the_closest_spelling():
     assert edit_distance("batery", "later") == 2
     assert edit_distance("exprot", "export") == 1  # a transposition counts once
     assert edit_distance("", "abc") == 3 and edit_distance("same", "same") == 0
+
+
+def test_relevance_reaches_every_result_beyond_those_scored_one_by_one(make_idea, monkeypatch):
+    from ideastorm.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "SCORE_DIRECTLY", 3)
+    ideas = [make_idea(title=f"Printer tray {n}" if n % 2 else f"Tray sensor {n}",
+                       description="Works with every printer in the office.") for n in range(8)]
+    search.sync()
+    seen = []
+    for page in (1, 2, 3):
+        results = find("printer", per_page=3, page=page)
+        assert results.total == 8
+        seen += [hit.id for hit in results.hits]
+    assert sorted(seen) == sorted(idea.id for idea in ideas)  # all reachable, none twice
+    titled = {idea.id for idea in ideas if idea.title.startswith("Printer")}
+    assert set(seen[:3]) <= titled  # the scored ones (title matches first) lead

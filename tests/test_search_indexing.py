@@ -201,3 +201,43 @@ def test_several_processes_write_at_once(app, runner):
     found = search.backend().query(SearchQuery("parallel final", per_page=100))
     assert found.total == workers * count
     assert search.backend().query(SearchQuery("draft")).total == 0
+
+
+def test_a_busy_index_is_retried_after_the_response_until_it_frees(app, make_idea, monkeypatch):
+    """After a response, deferred events are retried for a while instead of waiting for the next write."""
+    import threading
+
+    from whoosh import index as whoosh_index
+
+    from ideastorm.search import whoosh_backend
+
+    monkeypatch.setattr(whoosh_backend, "LOCK_TIMEOUT", 0.1)
+    idea = make_idea(title="Warranty lookup by serial number")
+    backend = search.backend()
+    backend.ensure()
+    holder = whoosh_index.open_dir(str(Path(backend.root) / backend._pointer())).writer()
+    release = threading.Timer(0.6, holder.cancel)  # another process finishing its own commit
+    release.start()
+    try:
+        assert outbox.drain_all(patience=5.0) == 1
+    finally:
+        release.join()
+    assert ids_found("warranty") == {idea.id}
+    assert outbox.pending_count() == 0
+
+
+def test_the_pages_never_show_a_hidden_idea_the_index_still_holds(app, client, make_idea, make_user):
+    """Between hiding and indexing (or if indexing is stuck), the database decides what is shown."""
+    from sqlalchemy import update
+
+    from ideastorm.ideas.models import Idea
+
+    shown = make_idea(title="Zanzibar export for invoices")
+    hidden = make_idea(title="Zanzibar export for receipts")
+    search.sync()
+    db.session.execute(update(Idea).where(Idea.id == hidden.id).values(is_hidden=True))  # no event: index lags
+    db.session.commit()
+    assert ids_found("zanzibar") == {shown.id, hidden.id}  # the index alone still has it
+    for url in ("/search?q=zanzibar", "/search/similar?title=Zanzibar+export"):
+        body = client.get(url).get_data(as_text=True)
+        assert f"/ideas/{shown.id}" in body and f"/ideas/{hidden.id}" not in body, url

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from .interface import SearchBackend
+from .interface import SearchBackend, SearchHit
 
 EXTENSION = "ideastorm.search"
 
@@ -70,3 +70,22 @@ def index_ideas(idea_ids, progress=None) -> None:
         rebuild_index(progress)
     else:
         reindex(idea_ids)
+
+
+def public_only(hits: list[SearchHit]) -> list[SearchHit]:
+    """The hits whose ideas are public in the database now (one query).
+
+    The index follows the database within moments, and those moments must not show a
+    hidden idea: the database, not the index, decides what the public sees.
+    """
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..ideas.models import Idea
+
+    if not hits:
+        return hits
+    public = set(db.session.scalars(
+        select(Idea.id).where(Idea.id.in_([hit.id for hit in hits]), Idea.is_hidden.is_(False))
+    ))
+    return [hit for hit in hits if hit.id in public]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from flask import Blueprint, current_app
@@ -15,8 +16,8 @@ from ..i18n import STATUS_LABELS
 from ..ideas.models import Category, Idea
 from ..ideas.queries import Page
 from ..ideas.routes import page_number
-from ..web import render
-from . import backend
+from ..web import render, whole_number
+from . import backend, public_only
 from .interface import SORTS, SearchHit, SearchQuery
 
 bp = Blueprint("search", __name__)
@@ -62,6 +63,7 @@ def search():
         per_page = current_app.config["IDEAS_PER_PAGE"]
         results = backend().query(SearchQuery(text, status=status, category=category, tag=tag, sort=sort,
                                               page=page_no, per_page=per_page))
+        results = dataclasses.replace(results, hits=public_only(results.hits))
         message = results.message
         page = Page(items=results.hits, number=page_no, per_page=per_page,
                     has_next=page_no * per_page < results.total)
@@ -78,7 +80,7 @@ def similar_hits(text: str, exclude_id: int | None = None, limit: int = SIMILAR_
     text = clean_text(text)[:QUERY_MAX]
     if len(text) < SIMILAR_MIN:
         return []
-    return backend().similar(text, limit=limit, exclude_id=exclude_id)
+    return public_only(backend().similar(text, limit=limit, exclude_id=exclude_id))
 
 
 @bp.app_template_global("similar_ideas")
@@ -96,7 +98,7 @@ def duplicate_candidates(idea: Idea) -> list[SearchHit]:
 @bp.get("/search/similar")
 def similar():
     exclude = request.args.get("exclude", "").strip()
-    if exclude and not (exclude.isdigit() and 0 < int(exclude) < 2**31):
+    if exclude and not 0 < (whole_number(exclude) or 0) < 2**31:
         raise UserFacingError(400, _("Unknown value for %(name)s: %(value)s", name="exclude", value=exclude[:40]))
     hits = similar_hits(request.args.get("title", ""), exclude_id=int(exclude) if exclude else None)
     return render("search/_similar.html", hits=hits)

@@ -737,13 +737,23 @@ class WhooshBackend:
             return sum(docnum in docs for docs in title_sets)
 
         candidates = matched
+        votes = view.sort_key("score")
+
+        def prefilter(docnum: int) -> tuple[int, int]:
+            return title_hits(docnum), votes[docnum]
+
         if len(matched) > SCORE_DIRECTLY:
-            votes = view.sort_key("score")
-            candidates = heapq.nlargest(SCORE_DIRECTLY, matched, key=lambda d: (title_hits(d), votes[d]))
+            candidates = heapq.nlargest(SCORE_DIRECTLY, matched, key=prefilter)
         scores = _scores(view.searcher, matching, candidates)
         for docnum in scores:
             scores[docnum] += TITLE_BONUS * title_hits(docnum)
-        return heapq.nlargest(wanted, scores, key=lambda d: (scores[d], -d))
+        ranked = heapq.nlargest(wanted, scores, key=lambda d: (scores[d], -d))
+        if len(ranked) < wanted and len(matched) > len(scores):
+            # Pages beyond the scored matches go on with the others in the pre-filter's order,
+            # so that every one of `total` results can be reached.
+            rest = matched.difference(scores)
+            ranked += heapq.nlargest(wanted - len(ranked), rest, key=lambda d: (*prefilter(d), -d))
+        return ranked
 
     def similar(self, text: str, limit: int = 5, exclude_id: int | None = None) -> list[SearchHit]:
         text, _message = clean_text(text)
