@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from ..extensions import db
-from ..ideas.models import Idea, Status, StatusChange
+from ..ideas.models import Idea, Status
 from ..ideas.queries import ideas_query
+from ..public.queries import official_responses
 
 FEED_SIZE = 50
 # Characters XML 1.0 cannot carry at all; member text is stored as typed, so they are dropped here.
@@ -35,22 +36,15 @@ def newest_ideas(limit: int = FEED_SIZE) -> list[FeedItem]:
 
 
 def recently_implemented(limit: int = FEED_SIZE) -> list[FeedItem]:
-    """The public ideas implemented most recently, each with the latest response given with that status."""
+    """The public ideas implemented most recently, each with its official response (as /implemented)."""
     implemented_at = func.coalesce(Idea.status_changed_at, Idea.updated_at)
     ideas = db.session.scalars(
         ideas_query(status=Status.IMPLEMENTED.value).order_by(None).order_by(implemented_at.desc(), Idea.id.desc())
         .limit(limit)
     ).unique().all()
-    responses = dict(db.session.execute(
-        select(StatusChange.idea_id, StatusChange.response)
-        .where(
-            StatusChange.idea_id.in_([idea.id for idea in ideas]),
-            StatusChange.to_status == Status.IMPLEMENTED.value,
-            StatusChange.response.is_not(None),
-        )
-        .order_by(StatusChange.created_at, StatusChange.id)  # the dict keeps each idea's latest
-    ).all())
+    responses = official_responses(ideas)  # the same response as Ideas in Action shows
     return [
-        FeedItem(idea, idea.status_changed_at or idea.updated_at, responses.get(idea.id))
+        FeedItem(idea, idea.status_changed_at or idea.updated_at,
+                 responses[idea.id].response if idea.id in responses else None)
         for idea in ideas
     ]
