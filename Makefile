@@ -30,10 +30,14 @@ instance/config.py:
 	$(BIN)/python -c "import secrets; print(f'SECRET_KEY = {secrets.token_hex(32)!r}')" > $@
 	chmod 600 $@
 
+# The web server and one outbox worker (search indexing and every after-commit job) together;
+# Ctrl-C stops both: the worker finishes its batch, the shell waits for it.
 run: setup instance/config.py
 	$(FLASK) db upgrade
 	$(FLASK) demo seed --if-empty
 	$(FLASK) search rebuild --if-empty
+	$(FLASK) worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: setup

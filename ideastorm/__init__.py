@@ -83,8 +83,9 @@ def _register_cli(app: Flask) -> None:
     from .outbox_cli import outbox_cli
     from .search.cli import search_cli
     from .votes.cli import votes_cli
+    from .worker import worker_command
 
-    for group in (users_cli, votes_cli, demo_cli, outbox_cli, search_cli):
+    for group in (users_cli, votes_cli, demo_cli, outbox_cli, search_cli, worker_command):
         app.cli.add_command(group)
 
 

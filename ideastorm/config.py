@@ -30,6 +30,17 @@ class DefaultConfig:
     AGGREGATE_CACHE_SECONDS = 60
     RATELIMIT_ENABLED = True
 
+    # Outbox delivery, for every subscriber that does not set its own: after the n-th failed
+    # attempt a delivery waits min(BACKOFF * 2**(n-1), BACKOFF_CAP) seconds, and after
+    # MAX_ATTEMPTS it is dead (6 attempts over about an hour). A worker holds what it claimed
+    # for LEASE seconds (then another may take it over); on SQLite, an idle worker looks for
+    # new work every POLL seconds (PostgreSQL wakes it with NOTIFY).
+    OUTBOX_MAX_ATTEMPTS = 6
+    OUTBOX_BACKOFF_SECONDS = 120
+    OUTBOX_BACKOFF_CAP_SECONDS = 1800
+    OUTBOX_LEASE_SECONDS = 300
+    OUTBOX_POLL_SECONDS = 0.2
+
     # Requests: a 10,000-character description is far below these; anything
     # larger gets a clear 413 page instead of being parsed.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024

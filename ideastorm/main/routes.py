@@ -41,17 +41,16 @@ def healthz():
     except Exception as exc:  # report, do not raise: this is what monitoring reads
         checks["database"] = f"error: {type(exc).__name__}"
     from .. import outbox, search
-    from ..timeutil import utcnow
 
     index = search.backend().health()
     checks["search"] = index["status"]
     details = {"search_documents": index.get("documents")}
     if checks["database"] == "ok":
-        oldest = outbox.oldest_pending()
-        details["outbox_pending"] = outbox.pending_count()
-        details["outbox_oldest_pending_seconds"] = round((utcnow() - oldest).total_seconds(), 1) if oldest else None
+        details.update(outbox.health())
     healthy = all(v == "ok" for v in checks.values())
-    return jsonify(status="ok" if healthy else "error", checks=checks, **details), 200 if healthy else 503
+    # Dead deliveries need a person (`flask outbox list --dead`), not a restart: still 200.
+    status = "error" if not healthy else "degraded" if details.get("outbox_dead") else "ok"
+    return jsonify(status=status, checks=checks, **details), 200 if healthy else 503
 
 
 @bp.post("/locale")

@@ -10,13 +10,13 @@ imports Whoosh.
     similar = search.backend().similar("Export to PDF", limit=5, exclude_id=idea.id)
 
 How the index follows the database: services emit outbox events in their transaction
-(``idea.*``, ``category.updated``, ``user.updated``); the indexer (``indexer.handle``)
-re-reads the ideas those events name and indexes them, or removes them when they are hidden
-or gone. The web app drains events once a response has been sent; ``flask outbox drain``
-catches up on anything a crash left behind.
+(``idea.*``, ``category.updated``, ``user.updated``); the worker (``flask worker``) hands them
+to the indexer (``indexer.handle``, the outbox subscriber ``search-index``), which re-reads the
+ideas those events name and indexes them, or removes them when they are hidden or gone. Web
+processes never write the index.
 
-In tests (and scripts) nothing drains by itself outside a served request: call ``sync()``
-after changing ideas (e.g. with the ``make_idea`` fixture) and before searching.
+In tests (and scripts) without a worker running, call ``sync()`` after changing ideas (e.g.
+with the ``make_idea`` fixture) and before searching.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     if app.config["SEARCH_BACKEND"] != "whoosh":
         raise ValueError(f"Unknown SEARCH_BACKEND {app.config['SEARCH_BACKEND']!r}; the choices are: whoosh")
     app.extensions[EXTENSION] = None  # created on first use: nothing opened at import or start-up
-    outbox.subscribe_batch(app, indexer.TOPICS, indexer.handle)
+    outbox.subscribe(app, indexer.SUBSCRIBER, indexer.TOPICS, indexer.handle, batch=True)
 
 
 def backend() -> SearchBackend:
@@ -50,10 +50,17 @@ def backend() -> SearchBackend:
 
 
 def sync() -> int:
-    """Bring the index up to date with the database now (drains every pending outbox event)."""
-    from .. import outbox
+    """Bring the index up to date now: deliver every pending outbox event in this process; returns deliveries made.
 
-    return outbox.drain_all()
+    The session's own changes are committed first (a script's or a test's, as its command
+    would). Deliveries waiting for a later attempt are tried now too; those a running worker
+    holds are waited for (a few seconds at most). Never inside a request.
+    """
+    from .. import outbox
+    from ..extensions import db
+
+    db.session.commit()
+    return outbox.drain_all(include_scheduled=True, wait_for_leases=10.0)
 
 
 def index_ideas(idea_ids, progress=None) -> None:

@@ -1,10 +1,10 @@
-"""The outbox handler that keeps the index following the database.
+"""The outbox subscriber that keeps the index following the database (``search-index``).
 
 Every event names what changed; the handler re-reads those ideas from the database and
-indexes them, or removes them (hidden, gone), so processing an event twice is harmless.
-All pending events of a drain go into one index commit. When another process holds the
-index's write lock beyond a short wait, the events are left pending (``outbox.Deferred``):
-that process drains again after releasing the lock and finds them.
+indexes them, or removes them (hidden, gone), so handling an event twice is harmless. It is
+a batch subscriber: every due event goes into one index commit, each idea once however many
+events name it. When another process holds the index's write lock beyond a short wait, the
+handler raises ``outbox.Deferred`` and the worker tries again a moment later.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from flask import has_request_context
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from .. import outbox
@@ -24,9 +25,11 @@ IDEA_TOPICS = (
     "idea.created", "idea.updated", "idea.voted", "idea.commented", "idea.status_changed", "idea.visibility",
 )
 TOPICS = (*IDEA_TOPICS, "category.updated", "user.updated")
+SUBSCRIBER = "search-index"
 
 
-def affected_ideas(session: Session, events: Iterable[outbox.OutboxEvent]) -> set[int]:
+def affected_ideas(session: Session, events: Iterable[outbox.Event]) -> set[int]:
+    """The ideas these events name, directly or through their category or author (each once)."""
     ids: set[int] = set()
     for event in events:
         payload = event.payload or {}
@@ -41,6 +44,8 @@ def affected_ideas(session: Session, events: Iterable[outbox.OutboxEvent]) -> se
 
 def reindex(idea_ids: Collection[int]) -> None:
     """Index these ideas as the database has them now (remove those not to be indexed)."""
+    if has_request_context():
+        raise RuntimeError("The search index is written by the worker (`flask worker`), never inside a web request")
     if not idea_ids:
         return
 
@@ -52,7 +57,8 @@ def reindex(idea_ids: Collection[int]) -> None:
     backend().apply(idea_ids, load)
 
 
-def handle(events: list[outbox.OutboxEvent]) -> None:
+def handle(events: list[outbox.Event]) -> None:
+    """Index the ideas these events name, in one index commit."""
     with Session(db.engine) as session:
         ids = affected_ideas(session, events)
     try:
@@ -62,13 +68,14 @@ def handle(events: list[outbox.OutboxEvent]) -> None:
 
 
 def changed_since(moment: datetime) -> set[int]:
-    """Ideas named by events recorded or processed since ``moment``, or still pending (rebuild catch-up)."""
+    """Ideas named by events the indexer has not finished with, or finished with since ``moment`` (rebuild catch-up)."""
+    event, delivery = outbox.OutboxEvent, outbox.OutboxDelivery
     with Session(db.engine) as session:
-        events = session.scalars(
-            select(outbox.OutboxEvent).where(
-                outbox.OutboxEvent.topic.in_(TOPICS),
-                or_(outbox.OutboxEvent.processed_at.is_(None), outbox.OutboxEvent.processed_at >= moment,
-                    outbox.OutboxEvent.created_at >= moment),
+        rows = session.execute(
+            select(event.topic, event.payload).join(delivery, delivery.event_id == event.id).where(
+                delivery.subscriber == SUBSCRIBER,
+                or_(and_(delivery.delivered_at.is_(None), delivery.dead_at.is_(None)),
+                    delivery.delivered_at >= moment, delivery.dead_at >= moment),
             )
         ).all()
-        return affected_ideas(session, events)
+        return affected_ideas(session, rows)

@@ -1,6 +1,8 @@
 """Browser tests: Chromium, driven by Playwright's sync API, against a live server.
 
-* ``live_server`` serves the test's ``app`` (same database, same config) on a free port.
+* ``live_server`` serves the test's ``app`` (same database, same config) on a free port, with
+  an outbox worker beside it (a thread running the worker loop on the same app), as
+  ``make run`` does: what a journey submits becomes searchable within moments.
 * ``browser`` is one Chromium for the whole session; every test gets fresh contexts
   (``context`` / ``page``, plus ``new_context()`` for a second, independent visitor), so
   cookies never leak from one test to the next.
@@ -58,12 +60,15 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
-    """The test's app served over HTTP in a background thread; yields its base URL.
+    """The test's app served over HTTP in a background thread, with a worker; yields its base URL.
 
     The test thread keeps its own app context (pushed by ``app``); each request served here
-    pushes its own, hence gets its own database session. An exception escaping a view fails
-    the test at teardown, with the view's traceback, instead of hiding behind a 500 page.
+    pushes its own, hence gets its own database session, and so does each round of the
+    worker. An exception escaping a view fails the test at teardown, with the view's
+    traceback, instead of hiding behind a 500 page.
     """
+    from ideastorm.worker import Worker
+
     errors: list[BaseException] = []
 
     def record(sender, exception, **extra):
@@ -72,16 +77,23 @@ def live_server(app) -> Iterator[str]:
     got_request_exception.connect(record, app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    worker = Worker(app, name="live-server-worker")
+    worker_thread = threading.Thread(target=worker.run, name="live-server-worker", daemon=True)
     thread.start()
+    worker_thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
+        worker.stop()
         server.shutdown()
         thread.join(timeout=10)
+        worker_thread.join(timeout=10)
         server.server_close()
         got_request_exception.disconnect(record, app)
     if errors:
         raise AssertionError(f"the live server raised {len(errors)} exception(s), first: {errors[0]!r}") from errors[0]
+    if worker_thread.is_alive():
+        raise AssertionError("the live server's outbox worker did not stop")
 
 
 # --- Playwright ----------------------------------------------------------------------------
