@@ -59,7 +59,7 @@ def measure(env: dict[str, str], queries: int, rng: random.Random) -> dict[str, 
     from ideastorm.accounts.models import User
     from ideastorm.extensions import db
     from ideastorm.ideas.models import Category
-    from ideastorm.search.cli import rebuild_index
+    from ideastorm.search.maintenance import rebuild_index
     from ideastorm.search.interface import SearchQuery
 
     app = create_app({"RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False})

@@ -1,6 +1,6 @@
 """Aggregates cached with an explicit freshness.
 
-Some public figures (leaderboards by period, contributors, the headline counts, stats) would
+Some public figures (leaderboards by period, contributors, stats) would
 read every vote or count the whole backlog if computed per request. Each process computes them
 at most once per ``AGGREGATE_CACHE_SECONDS`` and serves them with the time they were computed,
 which the pages show ("Updated ..."). Once a value is older than that, the next request still

@@ -46,6 +46,12 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
     MAX_FORM_MEMORY_SIZE = 4 * 1024 * 1024
 
+    # Argon2id password hashing cost: the library's recommended values (RFC 9106's second
+    # choice). Tests set them low; production keeps these or raises them.
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 64 * 1024  # KiB
+    ARGON2_PARALLELISM = 4
+
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

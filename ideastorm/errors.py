@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .domain import DomainError
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,13 @@ def init_app(app: Flask) -> None:
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
             response = (response[0], response[1], {"Allow": ", ".join(error.valid_methods)})
         return response
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        # A rule refused an action that has no form to show again: the refused
+        # transaction is undone and the rule's message shown with its status.
+        db.session.rollback()
+        return error_response(error.status, error.message, error_code=error.code)
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):

@@ -9,7 +9,7 @@ from flask_login import current_user
 LOCALE_COOKIE = "ideastorm_locale"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
-# Public labels of the statuses (SPEC), translated through the catalog.
+# Public labels of the statuses (the product's published wording), translated through the catalog.
 STATUS_LABELS = {
     "new": _l("New"),
     "under_review": _l("Under review"),

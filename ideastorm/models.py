@@ -1,10 +1,11 @@
 """Every model, imported in one place for Alembic and the shell."""
 
-from .accounts.models import Role, User
+from .accounts.models import User
 from .audit.models import AuditEntry
 from .comments.models import Comment
 from .ideas.models import Category, Idea, Status, StatusChange, Tag, idea_tags
 from .outbox import OutboxEvent
+from .roles import Role
 from .triage.models import DuplicateMerge, MergedVote, StaffNote
 from .votes.models import Vote
 

@@ -1,27 +1,103 @@
-"""Small helpers shared by the views."""
+"""The web layer's shared helpers: query arguments, safe redirects, rendering, forms and domain errors.
+
+Every route reads its query arguments through ``query_arg`` (and ``page_arg``), so bad
+input is refused the same way everywhere: a 400 with a message for a value no page
+understands, a 404 for a lookup that finds nothing; never a 500.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Generic, TypeVar
 
-from flask import abort, make_response, render_template
+from flask import abort, make_response, redirect, render_template, url_for
+from flask_babel import gettext as _
 from htmx_flask import request
 
+from .domain import DomainError
+from .errors import UserFacingError
 from .extensions import db
 
+T = TypeVar("T")
+PAGE_MAX = 100_000
+ARG_MAX_LENGTH = 200
+_MISSING = object()
 
-def text_arg(name: str) -> str:
-    """A query argument as typed, stripped; "" when absent. NUL characters, which no stored text
-    contains and PostgreSQL refuses in a query, make it a 404 (nothing can match it)."""
-    value = request.args.get(name, "").strip()
-    if "\x00" in value:
-        abort(404)
+
+CHOICES_LISTED = 10  # a refused choice lists the valid ones when there are at most this many
+
+
+def _refuse(name: str, raw: str, choices: Collection[str] | None = None):
+    message = _("Unknown value for %(name)s: %(value)s", name=name, value=raw[:40])
+    if choices is not None and len(choices) <= CHOICES_LISTED:
+        message = _("%(message)s. Choose one of: %(choices)s.", message=message, choices=", ".join(choices))
+    raise UserFacingError(400, message)
+
+
+def _whole_number(raw: str) -> int | None:
+    """``raw`` as an int if it is ASCII digits with an optional sign (``"²".isdigit()`` is true), else None."""
+    digits = raw[1:] if raw[:1] == "-" else raw
+    return int(raw) if digits.isascii() and digits.isdigit() else None
+
+
+def query_arg(name: str, default: Any = None, *, choices: Collection[str] | None = None,
+              minimum: int | None = None, maximum: int | None = None,
+              lookup: Callable[[str], Any] | None = None, lower: bool = False,
+              max_length: int = ARG_MAX_LENGTH, message: str | None = None) -> Any:
+    """One query argument, checked; ``default`` when it is absent or empty.
+
+    - text: stripped (``lower`` folds case); a NUL character, which no stored text holds
+      and PostgreSQL refuses, or more than ``max_length`` characters answer 400;
+    - ``choices``: the value must be one of them (400 otherwise);
+    - ``minimum`` / ``maximum``: a whole number in that range (400 otherwise, ``message`` if given);
+    - ``lookup``: the value is turned into an object (a category by its slug); None is a 404.
+    """
+    raw = request.args.get(name, "")
+    value = raw.strip()
+    if not value:
+        return default
+    if "\x00" in value or len(value) > max_length:
+        _refuse(name, value.replace("\x00", ""))
+    if lower:
+        value = value.lower()
+    if minimum is not None or maximum is not None:
+        number = _whole_number(value)
+        if number is None or (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise UserFacingError(400, message or _("%(name)s must be a whole number from %(min)s to %(max)s.",
+                                                    name=name, min=minimum, max=maximum))
+        return number
+    if choices is not None and value not in choices:
+        _refuse(name, value, choices)
+    if lookup is not None:
+        found = lookup(value)
+        if found is None:
+            abort(404)
+        return found
     return value
 
 
-def whole_number(raw: str) -> int | None:
-    """``raw`` as a non-negative int if it is ASCII digits only (``"²".isdigit()`` is true), else None."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+def page_arg() -> int:
+    """``?page=``: a whole number from 1 (the default)."""
+    return query_arg("page", 1, minimum=1, maximum=PAGE_MAX,
+                     message=_("The page number must be a whole number from 1."))
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only same-site relative paths may be followed after a form (login, vote, language)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    return "\\" not in target and not any(ord(c) < 32 for c in target)
+
+
+def next_url(default: str, **values: Any) -> str:
+    """The request's ``next`` (form or query) when it is a same-site path, else ``url_for(default)``."""
+    target = request.values.get("next")
+    return target if is_safe_next(target) else url_for(default, **values)
+
+
+def redirect_next(default: str, **values: Any):
+    """Redirect to the safe ``next`` of the request, else to ``default``."""
+    return redirect(next_url(default, **values))
 
 
 def get_or_404(model, ident: Any):
@@ -60,6 +136,50 @@ def form_checks_csrf(view):
 
 
 def form_error_status(form) -> int:
-    """400 when the CSRF token is missing or forged, else 422 (SPEC)."""
+    """400 when the CSRF token is missing or forged, else 422 (what every form of the product promises)."""
     csrf_field = getattr(form, "csrf_token", None)
     return 400 if csrf_field is not None and csrf_field.errors else 422
+
+
+def form_error(form, error: DomainError, *, default_field: str | None = None) -> int:
+    """Undo the refused transaction and put the rule's messages beside their fields; the status to answer.
+
+    A message for a field the form does not have goes beside ``default_field`` (or the
+    form's first field), so it is never lost.
+    """
+    db.session.rollback()
+    fallback = default_field or next((f.name for f in form if f.name != "csrf_token"), None)
+    for name, messages in (error.fields or {fallback: [error.message]}).items():
+        field = getattr(form, name or "", None) or getattr(form, fallback or "", None)
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+    return error.status
+
+
+@dataclass
+class FormOutcome(Generic[T]):
+    """What became of a form: ``done`` with the work's ``result``, or the ``status`` to show it again with."""
+
+    done: bool = False
+    status: int = 200
+    result: T | None = None
+
+
+def run_form(form, work: Callable[[], T], *, default_field: str | None = None) -> FormOutcome[T]:
+    """The one way a view turns a posted form into a change.
+
+    Not submitted: nothing happens (status 200). Submitted but invalid as a form (CSRF, the
+    HTML-level checks): 400 or 422. Valid: ``work()`` calls the services and the request
+    commits once; a ``DomainError`` rolls everything back and puts its messages beside
+    their fields (422, or the rule's status).
+    """
+    if not form.is_submitted():
+        return FormOutcome()
+    if not form.validate():
+        return FormOutcome(status=form_error_status(form))
+    try:
+        result = work()
+        db.session.commit()
+    except DomainError as error:
+        return FormOutcome(status=form_error(form, error, default_field=default_field))
+    return FormOutcome(done=True, result=result)

@@ -35,6 +35,10 @@ def _base_config(database_url: str, tmp_path: Path) -> dict:
         "RATELIMIT_ENABLED": False,
         "AGGREGATE_CACHE_SECONDS": 0,
         "SERVER_NAME": None,
+        # Argon2 at its full cost makes every sign-in take most of a second.
+        "ARGON2_TIME_COST": 1,
+        "ARGON2_MEMORY_COST": 8,
+        "ARGON2_PARALLELISM": 1,
     }
 
 
@@ -110,6 +114,7 @@ def app(database_url, tmp_path):
     app = create_app(_base_config(database_url, tmp_path))
     with app.app_context():
         ensure_default_categories()
+        db.session.commit()
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -150,8 +155,8 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@pytest.fixture(scope="session")
-def password_hash() -> str:
+@pytest.fixture
+def password_hash(app) -> str:
     from ideastorm.accounts.auth import hash_password
 
     return hash_password(PASSWORD)
@@ -181,6 +186,7 @@ def make_user(app, password_hash):
 def make_idea(app, make_user):
     from sqlalchemy import select
 
+    from ideastorm.ideas import counters
     from ideastorm.ideas.models import Category
     from ideastorm.ideas.services import submit_idea
 
@@ -191,8 +197,10 @@ def make_idea(app, make_user):
         category_id = db.session.scalar(select(Category.id).where(Category.slug == category))
         idea = submit_idea(author, title, description, category_id, tags)
         if status != "new" or hidden:
+            # A shortcut past triage for tests; the headline counters are recounted to match.
             idea.status, idea.is_hidden = status, hidden
-            db.session.commit()
+            counters.recount()
+        db.session.commit()
         return idea
 
     return make

@@ -71,7 +71,7 @@ def test_max_age_zero_always_computes():
 
 def test_leaderboard_refreshes_in_its_own_app_context(app, client, make_idea, member):
     """The background refresh runs the real query outside any request."""
-    from ideastorm.votes.services import cast_vote
+    from tests.helpers import cast_vote
 
     app.config["AGGREGATE_CACHE_SECONDS"] = 3600
     idea = make_idea(title="Offline mode for the installer")

@@ -50,7 +50,7 @@ def test_htmx_comment_swaps_the_section(client, member, make_idea):
 def test_empty_or_oversized_comment_keeps_the_text(client, member, make_idea):
     idea = make_idea()
     empty = client.post_form(f"/ideas/{idea.id}/comments", {"body": "   "})
-    assert empty.status_code == 422 and "This field is required" in empty.get_data(as_text=True)
+    assert empty.status_code == 422 and "A comment cannot be empty." in empty.get_data(as_text=True)
     long_text = "word " * 1200
     response = client.htmx_post(f"/ideas/{idea.id}/comments", {"body": long_text, "csrf_token": client.csrf_token()})
     assert response.status_code == 422

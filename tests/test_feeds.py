@@ -49,6 +49,7 @@ def test_new_ideas_feed(client, make_user, make_idea):
     hidden = make_idea(title="Zanzibar hidden proposal")
     _age(old, 0), _age(tricky, 1), _age(hidden, 2)
     set_idea_hidden(staff, hidden, True)
+    db.session.commit()
 
     feed, _ = parse(client, "/feeds/ideas.atom")
     assert feed.feed.title == "New ideas on IdeaStorm"
@@ -90,6 +91,7 @@ def test_implemented_feed_has_the_official_response(client, make_user, make_idea
     change_status(staff, not_done, "planned", "Soon.")
     change_status(staff, hidden, "implemented", "Zanzibar response")
     set_idea_hidden(staff, hidden, True)
+    db.session.commit()
 
     feed, _ = parse(client, "/feeds/implemented.atom")
     assert feed.feed.title == "Implemented ideas on IdeaStorm"

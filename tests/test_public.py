@@ -85,6 +85,7 @@ def world(app, make_user, make_idea) -> World:
         db.session.execute(update(Idea).where(Idea.id == w.id(key)).values(status_changed_at=now - timedelta(days=days)))
     db.session.commit()
     set_idea_hidden(staff, w.ideas["secret"], True)
+    db.session.commit()
     w.users["Dave"].is_banned = True
     db.session.commit()
     return w
@@ -196,7 +197,7 @@ def test_leaderboard_bad_parameters(client, world, query, status):
     response = client.get("/leaderboard" + query)
     assert response.status_code == status
     if query == "?period=decade":
-        assert "Unknown period: decade" in response.get_data(as_text=True)
+        assert "Unknown value for period: decade. Choose one of: week, month, year, all." in response.get_data(as_text=True)
 
 
 def test_cached_figures_keep_their_time_until_they_expire(app, client, world, make_user):

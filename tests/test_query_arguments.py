@@ -20,11 +20,45 @@ def test_profile_pages_refuse_unicode_digits(client, member):
     assert client.get(f"/users/{member.id}?page=%C2%B2").status_code == 400
 
 
-@pytest.mark.parametrize("url", [
-    "/ideas?category=%00", "/ideas?tag=a%00b", "/leaderboard?category=%00products",
+# Every query argument every page reads, each parsed by the one helper (web.query_arg).
+ARGUMENTS = {
+    "/ideas": ["sort", "status", "category", "tag", "page"],
+    "/triage": ["sort", "status", "category", "tag", "age", "min_score", "page"],
+    "/search?q=dark": ["sort", "status", "category", "tag", "page"],
+    "/search/similar?title=dark": ["exclude"],
+    "/leaderboard": ["period", "category", "page"],
+    "/implemented": ["page"],
+    "/admin/users": ["q", "role", "page"],
+    "/admin/audit": ["action", "page"],
+}
+
+
+@pytest.mark.parametrize("url, name", [(url, name) for url, names in ARGUMENTS.items() for name in names])
+def test_nul_characters_are_refused_by_every_argument(client, make_user, auth, url, name):
+    # PostgreSQL refuses NUL in text parameters; no stored text contains one.
+    auth.login(make_user("admin"))
+    separator = "&" if "?" in url else "?"
+    response = client.get(f"{url}{separator}{name}=a%00b")
+    assert response.status_code == 400, (url, name)
+    assert "Unknown value for" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/ideas?sort=best", "Unknown value for sort: best. Choose one of: trending, top, new, discussed."),
+    ("/triage?age=-1", "age must be a whole number from 0 to 36500."),
+    ("/triage?min_score=ten", "min_score must be a whole number from"),
+    ("/ideas?page=0", "The page number must be a whole number from 1."),
+    ("/ideas?category=" + "x" * 201, "Unknown value for category"),
 ])
-def test_nul_characters_in_a_lookup_find_nothing(client, url):
-    # PostgreSQL refuses NUL in text parameters; no slug or tag can contain one.
+def test_refused_arguments_say_why(client, make_user, auth, url, message):
+    auth.login(make_user("staff"))
+    response = client.get(url)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/ideas?category=nowhere", "/ideas?tag=nothing", "/leaderboard?category=nowhere"])
+def test_lookups_that_find_nothing_are_404(client, url):
     assert client.get(url).status_code == 404
 
 

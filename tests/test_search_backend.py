@@ -113,7 +113,7 @@ def test_filters_and_facet_counts_over_the_result_set(corpus):
 
 
 def test_sorts_and_pagination(corpus, make_user):
-    from ideastorm.votes.services import cast_vote
+    from tests.helpers import cast_vote
 
     voters = [make_user() for _ in range(3)]
     for voter in voters:

@@ -7,7 +7,7 @@ import pytest
 from ideastorm.extensions import db
 from ideastorm.search import sync as index_now
 from ideastorm.ideas.models import Idea
-from ideastorm.votes.services import cast_vote
+from tests.helpers import cast_vote
 
 
 @pytest.fixture
@@ -143,6 +143,7 @@ def test_an_idea_hidden_later_leaves_the_results(client, corpus, make_user):
 
     assert corpus["csv"].id in hit_ids(page_of(client, "/search?q=tickets"))
     set_idea_hidden(make_user("staff"), corpus["csv"], True)
+    db.session.commit()
     index_now()
     assert "0 results" in page_of(client, "/search?q=tickets")
     assert "support tickets" not in page_of(client, "/search/similar?title=Export+my+support+tickets")

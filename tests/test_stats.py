@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ideastorm.extensions import db
-from ideastorm.ideas.models import Category, Idea, StatusChange
+from ideastorm.ideas.models import Category, StatusChange
 from ideastorm.votes.models import Vote
 
 NOW = datetime(2025, 6, 15, 12, 0)

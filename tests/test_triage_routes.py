@@ -68,7 +68,7 @@ def test_bulk_bad_input_applies_nothing(client, staff, make_idea):
 
 
 def test_status_duplicate_notes_and_moderation_from_the_idea_page(client, staff, make_idea, make_user):
-    from ideastorm.votes.services import cast_vote
+    from tests.helpers import cast_vote
 
     a, b = make_idea(title="Idea to merge away"), make_idea(title="The original idea")
     cast_vote(make_user().id, a.id, 1)
@@ -100,6 +100,7 @@ def test_members_never_see_staff_tools_or_notes(client, make_user, make_idea, au
 
     idea = make_idea()
     add_note(make_user("staff"), idea, "Secret internal remark")
+    db.session.commit()
     auth.login(make_user())
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
     assert "Staff tools" not in page and "Secret internal remark" not in page

@@ -81,7 +81,7 @@ def test_vote_on_missing_idea_is_404(client, member):
     ("implemented", "Implemented"), ("declined", "Declined"), ("duplicate", "Duplicate"),
 ])
 def test_closed_ideas_refuse_votes_with_409(client, member, make_idea, make_user, status, label):
-    from ideastorm.votes.services import cast_vote
+    from tests.helpers import cast_vote
 
     idea = make_idea()
     cast_vote(make_user().id, idea.id, 1)

@@ -4,36 +4,48 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from ..extensions import db, login_manager
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended cost
+HASHER = "ideastorm.password_hasher"
+
+
+def _hasher() -> PasswordHasher:
+    return current_app.extensions[HASHER]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     if not stored_hash:
         # Spend comparable time so a missing account is not revealed by timing.
-        _hasher.hash(password)
+        _hasher().hash(password)
         return False
     try:
-        return _hasher.verify(stored_hash, password)
+        return _hasher().verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
+    """True when the hash was made with other costs than today's (it is redone at the next sign-in)."""
+    return _hasher().check_needs_rehash(stored_hash)
 
 
 def init_app(app: Flask) -> None:
     from .models import User
 
+    # Argon2id; the defaults are the library's recommended cost (about 50 ms and 64 MiB per
+    # hash). Tests lower them, which makes a sign-in take a millisecond instead of most of a second.
+    app.extensions[HASHER] = PasswordHasher(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_COST"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to continue.")

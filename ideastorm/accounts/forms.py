@@ -1,40 +1,42 @@
+"""Account forms: fields and their HTML hints. The rules themselves live in services.py."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
-from .services import MIN_PASSWORD_LENGTH, email_taken
+from .services import EMAIL_MAX, MIN_PASSWORD_LENGTH, NAME_MAX, NAME_MIN, PASSWORD_MAX
+
+_NAME_HINTS = {"required": True, "minlength": NAME_MIN, "maxlength": NAME_MAX}
+_NEW_PASSWORD_HINTS = {"required": True, "minlength": MIN_PASSWORD_LENGTH, "maxlength": PASSWORD_MAX}
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), render_kw={"required": True, "maxlength": EMAIL_MAX})
     display_name = StringField(
-        _l("Display name"), validators=[DataRequired(), Length(min=2, max=60)],
+        _l("Display name"), render_kw=_NAME_HINTS,
         description=_l("Shown next to your ideas and comments."),
     )
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        _l("Password"), render_kw=_NEW_PASSWORD_HINTS,
         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
     )
+    # Typing the password twice is about the form, not a rule of accounts.
     confirm = PasswordField(
-        _l("Repeat password"),
-        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
+        _l("Repeat password"), render_kw={"required": True},
+        validators=[EqualTo("password", message=_l("The passwords do not match."))],
     )
-
-    def validate_email(self, field):
-        if email_taken(field.data):
-            raise ValidationError(_l("An account with this email already exists."))
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField(_l("Remember me"))
     next = HiddenField()
 
 
 class AccountForm(FlaskForm):
-    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(min=2, max=60)])
+    display_name = StringField(_l("Display name"), render_kw=_NAME_HINTS)
     locale = SelectField(
         _l("Language"),
         choices=[
@@ -46,11 +48,10 @@ class AccountForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
-    new_password = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)]
-    )
+    current_password = PasswordField(_l("Current password"),
+                                     render_kw={"required": True})
+    new_password = PasswordField(_l("New password"), render_kw=_NEW_PASSWORD_HINTS)
     confirm = PasswordField(
-        _l("Repeat new password"),
-        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))],
+        _l("Repeat new password"), render_kw={"required": True},
+        validators=[EqualTo("new_password", message=_l("The passwords do not match."))],
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -8,20 +7,8 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..roles import Role
 from ..timeutil import utcnow
-
-
-class Role(str, enum.Enum):
-    MEMBER = "member"
-    STAFF = "staff"
-    ADMIN = "admin"
-
-    @property
-    def rank(self) -> int:
-        return ROLE_RANK[self]
-
-
-ROLE_RANK = {Role.MEMBER: 0, Role.STAFF: 1, Role.ADMIN: 2}
 
 
 class User(UserMixin, db.Model):

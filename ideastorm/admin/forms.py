@@ -1,24 +1,24 @@
+"""Category forms: fields and their HTML hints; the rules (lengths, address format) live in services.py."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from ..ideas.services import SLUG_MAX
+from .services import CATEGORY_DESCRIPTION_MAX, CATEGORY_NAME_MAX, CATEGORY_NAME_MIN
 
 
 class CategoryEditForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(min=2, max=80)])
+    name = StringField(_l("Name"), render_kw={"required": True, "minlength": CATEGORY_NAME_MIN,
+                                               "maxlength": CATEGORY_NAME_MAX})
     description = TextAreaField(
-        _l("Description"), validators=[Optional(), Length(max=300)],
+        _l("Description"), render_kw={"maxlength": CATEGORY_DESCRIPTION_MAX},
         description=_l("One line shown to people choosing a category."),
     )
 
 
 class CategoryForm(CategoryEditForm):
     slug = StringField(
-        _l("Address"),
-        validators=[
-            Optional(), Length(max=60),
-            Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
-                   message=_l("Use lower-case letters, digits and single hyphens.")),
-        ],
+        _l("Address"), render_kw={"maxlength": SLUG_MAX, "pattern": "[a-z0-9]+(-[a-z0-9]+)*"},
         description=_l("Used in links, e.g. /ideas?category=store. Leave empty to derive it from the name."),
     )

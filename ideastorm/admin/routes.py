@@ -7,29 +7,22 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..roles import Role
 from ..audit.models import AuditEntry
 from ..audit.services import entries_query
-from ..errors import UserFacingError
 from ..extensions import db
 from ..ideas.models import Category, Idea
 from ..ideas.queries import paginate
-from ..ideas.routes import page_number
-from ..security.permissions import can, is_safe_next, login_required_for
-from ..triage.services import TriageError, set_banned
-from ..web import form_checks_csrf, form_error_status, get_or_404, render
+from ..security.permissions import can, login_required_for
+from ..triage.services import set_banned
+from ..web import form_checks_csrf, get_or_404, page_arg, query_arg, redirect_next, render, run_form
 from . import services
 from .forms import CategoryEditForm, CategoryForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ROLES = [role.value for role in Role]
-
-
-def _back(default: str = "admin.users"):
-    """Redirect to the list the button was on (a same-site ``next``), else ``default``."""
-    target = request.form.get("next")
-    return redirect(target if is_safe_next(target) else url_for(default))
 
 
 def _count(query) -> int:
@@ -57,10 +50,8 @@ def index():
 @bp.get("/users")
 @login_required_for("admin")
 def users():
-    q = request.args.get("q", "").strip()[:100]
-    role = request.args.get("role", "").strip()
-    if role and role not in ROLES:
-        raise UserFacingError(400, _("Unknown role: %(role)s", role=role[:40]))
+    q = query_arg("q", "")[:100]
+    role = query_arg("role", "", choices=ROLES)
     query = select(User)
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -70,7 +61,7 @@ def users():
     if role:
         query = query.where(User.role == role)
     query = query.order_by(User.created_at.desc(), User.id.desc())
-    page = paginate(query, page_number(), current_app.config["IDEAS_PER_PAGE"])
+    page = paginate(query, page_arg(), current_app.config["IDEAS_PER_PAGE"])
     return render("admin/users.html", page=page, q=q, role=role, roles=ROLES)
 
 
@@ -78,14 +69,12 @@ def users():
 @login_required_for("admin")
 def change_role(user_id: int):
     user = get_or_404(User, user_id)
-    try:
-        services.change_role(current_user, user, request.form.get("role", ""))
-    except services.AdminError as error:
-        raise UserFacingError(error.code, str(error)) from None
+    services.change_role(current_user, user, request.form.get("role", ""))
+    db.session.commit()
     flash(_("%(name)s is now %(role)s.", name=user.display_name, role=_role_label(user.role)), "success")
     if not can(current_user, "admin"):  # an admin who stepped down
         return redirect(url_for("main.home"))
-    return _back()
+    return redirect_next("admin.users")
 
 
 def _role_label(role: str) -> str:
@@ -94,15 +83,13 @@ def _role_label(role: str) -> str:
 
 def _ban(user_id: int, banned: bool):
     user = get_or_404(User, user_id)
-    try:
-        set_banned(current_user, user, banned)
-    except TriageError as error:
-        raise UserFacingError(error.code, str(error)) from None
+    set_banned(current_user, user, banned)
+    db.session.commit()
     if banned:
         flash(_("%(name)s is banned.", name=user.display_name), "success")
     else:
         flash(_("%(name)s is no longer banned.", name=user.display_name), "success")
-    return _back()
+    return redirect_next("admin.users")
 
 
 @bp.post("/users/<int:user_id>/ban")
@@ -136,28 +123,17 @@ def _categories_page(form: CategoryForm, status: int = 200, edited: CategoryEdit
                   edit_forms=edit_forms)
 
 
-def _field_error(form, error: services.AdminError) -> None:
-    field = getattr(form, error.field or "", None) or form.name
-    field.errors = [*field.errors, str(error)]
-
-
 @bp.route("/categories", methods=["GET", "POST"])
 @login_required_for("admin")
 @form_checks_csrf
 def categories():
     form = CategoryForm()
-    if not form.is_submitted():
-        return _categories_page(form)
-    if form.validate_on_submit():
-        try:
-            category = services.create_category(current_user, form.name.data, form.slug.data,
-                                                form.description.data)
-        except services.AdminError as error:
-            _field_error(form, error)
-            return _categories_page(form, error.code)
-        flash(_("The category %(name)s is created.", name=category.name), "success")
-        return redirect(url_for("admin.categories"))
-    return _categories_page(form, form_error_status(form))
+    outcome = run_form(form, lambda: services.create_category(current_user, form.name.data, form.slug.data,
+                                                              form.description.data), default_field="name")
+    if not outcome.done:
+        return _categories_page(form, outcome.status)
+    flash(_("The category %(name)s is created.", name=outcome.result.name), "success")
+    return redirect(url_for("admin.categories"))
 
 
 @bp.post("/categories/<int:category_id>")
@@ -166,20 +142,18 @@ def categories():
 def edit_category(category_id: int):
     category = get_or_404(Category, category_id)
     form = CategoryEditForm(prefix=f"category-{category.id}")
-    if form.validate_on_submit():
-        try:
-            services.update_category(current_user, category, form.name.data, form.description.data)
-        except services.AdminError as error:
-            _field_error(form, error)
-            return _categories_page(CategoryForm(formdata=None), error.code, form, category.id)
-        flash(_("The category %(name)s is saved.", name=category.name), "success")
-        return redirect(url_for("admin.categories"))
-    return _categories_page(CategoryForm(formdata=None), form_error_status(form), form, category.id)
+    outcome = run_form(form, lambda: services.update_category(current_user, category, form.name.data,
+                                                              form.description.data), default_field="name")
+    if not outcome.done:
+        return _categories_page(CategoryForm(formdata=None), outcome.status, form, category.id)
+    flash(_("The category %(name)s is saved.", name=category.name), "success")
+    return redirect(url_for("admin.categories"))
 
 
 def _archive(category_id: int, archived: bool):
     category = get_or_404(Category, category_id)
     services.set_category_archived(current_user, category, archived)
+    db.session.commit()
     if archived:
         flash(_("The category %(name)s is archived.", name=category.name), "success")
     else:
@@ -205,9 +179,9 @@ def unarchive_category(category_id: int):
 @bp.get("/audit")
 @login_required_for("admin")
 def audit():
-    action = request.args.get("action", "").strip()[:40]
+    action = query_arg("action", "")[:40]
     actions = list(db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
-    page = paginate(entries_query(action=action or None), page_number(), current_app.config["IDEAS_PER_PAGE"])
+    page = paginate(entries_query(action=action or None), page_arg(), current_app.config["IDEAS_PER_PAGE"])
     return render("admin/audit.html", page=page, action=action, actions=actions, compact_json=_compact_json)
 
 

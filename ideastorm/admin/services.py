@@ -1,31 +1,29 @@
 """Administration rules: roles and categories.
 
 Like the triage services, each function takes plain arguments, records an audit entry in
-the same transaction as the change, and commits once.
+the same transaction as the change, flushes, and raises ``DomainError``; the caller commits.
 """
 
 from __future__ import annotations
+
+import re
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..roles import Role
 from ..audit.services import record
+from ..domain import Checks, DomainError
 from ..extensions import db
 from ..ideas.models import Category
-from ..ideas.services import slugify
+from ..ideas.services import SLUG_MAX, slugify
 
-
-class AdminError(ValueError):
-    """A rule refused the action; the message is for the admin. ``code`` is the HTTP status,
-    ``field`` names the form field at fault, if any."""
-
-    def __init__(self, message: str, code: int = 422, field: str | None = None):
-        super().__init__(message)
-        self.code = code
-        self.field = field
+CATEGORY_NAME_MIN, CATEGORY_NAME_MAX = 2, 80
+CATEGORY_DESCRIPTION_MAX = 300
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def change_role(actor, user: User, role: str) -> None:
@@ -33,7 +31,7 @@ def change_role(actor, user: User, role: str) -> None:
     try:
         target = Role(role)
     except ValueError:
-        raise AdminError(_("Unknown role: %(role)s", role=str(role)[:40])) from None
+        raise DomainError("role_unknown", _("Unknown role: %(role)s", role=str(role)[:40]), "role") from None
     if target.value == user.role:
         return
     if user.role == Role.ADMIN.value:
@@ -49,23 +47,37 @@ def change_role(actor, user: User, role: str) -> None:
             )
         )
         if user.role == Role.ADMIN.value and not others:
-            db.session.rollback()
-            raise AdminError(
+            raise DomainError(
+                "last_admin",
                 _("%(name)s is the last administrator: make someone else an administrator first.",
                   name=user.display_name),
-                code=409,
+                status=409,
             )
     record(actor, "user.role", user, before={"role": user.role}, after={"role": target.value})
     user.role = target.value
-    db.session.commit()
+    db.session.flush()
 
 
 def _clean(name: str, slug: str | None, description: str | None) -> tuple[str, str, str]:
-    name = " ".join((name or "").split())
-    if not name:
-        raise AdminError(_("A category needs a name."), field="name")
-    slug = slugify((slug or "").strip() or name)
-    return name, slug, (description or "").strip()
+    """A category's fields checked: name 2-80 characters, one-line description up to 300,
+    address (slug) of lower-case letters, digits and single hyphens, derived from the name when empty."""
+    checks = Checks()
+    name = " ".join(checks.text(
+        "name", name, minimum=CATEGORY_NAME_MIN, maximum=CATEGORY_NAME_MAX,
+        required=_("A category needs a name."),
+        too_short=_("A category name has at least %(n)d characters.", n=CATEGORY_NAME_MIN),
+        too_long=_("A category name has at most %(n)d characters.", n=CATEGORY_NAME_MAX),
+    ).split())
+    description = " ".join(checks.text(
+        "description", description, maximum=CATEGORY_DESCRIPTION_MAX,
+        too_long=_("A description has at most %(n)d characters.", n=CATEGORY_DESCRIPTION_MAX),
+    ).split())
+    slug = (slug or "").strip()
+    if slug and (len(slug) > SLUG_MAX or not SLUG_PATTERN.match(slug)):
+        checks.fail("slug", "slug_invalid",
+                    _("Use lower-case letters, digits and single hyphens, at most %(n)d characters.", n=SLUG_MAX))
+    checks.done()
+    return name, slug or slugify(name, fallback="category"), description
 
 
 def _check_unique(name: str, slug: str, exclude_id: int | None = None) -> None:
@@ -73,17 +85,19 @@ def _check_unique(name: str, slug: str, exclude_id: int | None = None) -> None:
     if exclude_id is not None:
         others = others.where(Category.id != exclude_id)
     if db.session.scalar(others.where(Category.slug == slug).limit(1)) is not None:
-        raise AdminError(_("Another category already uses the address %(slug)s.", slug=slug), field="slug")
+        raise DomainError("slug_taken", _("Another category already uses the address %(slug)s.", slug=slug),
+                          "slug")
     if db.session.scalar(others.where(func.lower(Category.name) == name.lower()).limit(1)) is not None:
-        raise AdminError(_("Another category is already named %(name)s.", name=name), field="name")
+        raise DomainError("name_taken", _("Another category is already named %(name)s.", name=name),
+                          "name")
 
 
-def _commit_or_duplicate() -> None:
+def _flush_or_duplicate() -> None:
     try:
-        db.session.commit()
-    except IntegrityError:  # lost a race with an identical create or rename
-        db.session.rollback()
-        raise AdminError(_("Another category already uses this address."), field="slug") from None
+        with db.session.begin_nested():  # lost a race with an identical create or rename
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError("slug_taken", _("Another category already uses this address."), "slug") from None
 
 
 def _state(category: Category) -> dict:
@@ -96,13 +110,9 @@ def create_category(actor, name: str, slug: str | None = None, description: str 
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), -1))) + 1
     category = Category(name=name, slug=slug, description=description, position=position)
     db.session.add(category)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise AdminError(_("Another category already uses this address."), field="slug") from None
+    _flush_or_duplicate()
     record(actor, "category.create", ("category", category.id), after=_state(category))
-    _commit_or_duplicate()
+    db.session.flush()
     return category
 
 
@@ -116,7 +126,7 @@ def update_category(actor, category: Category, name: str, description: str | Non
     category.name, category.description = name, description
     record(actor, "category.update", ("category", category.id), before=before, after=_state(category))
     outbox.emit("category.updated", category_id=category.id)
-    _commit_or_duplicate()
+    _flush_or_duplicate()
 
 
 def set_category_archived(actor, category: Category, archived: bool) -> None:
@@ -126,4 +136,4 @@ def set_category_archived(actor, category: Category, archived: bool) -> None:
     record(actor, "category.archive" if archived else "category.unarchive", ("category", category.id),
            before={"archived": category.is_archived}, after={"archived": archived})
     category.is_archived = archived
-    db.session.commit()
+    db.session.flush()

@@ -1,10 +1,12 @@
-"""Rules for comments."""
+"""Rules for comments (flush and raise ``DomainError``; the caller commits)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import outbox
+from ..domain import Checks
 from ..extensions import db
 from ..ideas.models import Idea
 from .models import Comment
@@ -13,16 +15,16 @@ BODY_MAX = 5_000
 
 
 def add_comment(author, idea: Idea, body: str) -> Comment:
-    """Append a comment and count it on the idea, in one transaction. Commits."""
-    comment = Comment(idea_id=idea.id, author_id=author.id, body=body.strip())
+    """Append a comment and count it on the idea, in the caller's transaction."""
+    checks = Checks()
+    body = checks.text("body", body, maximum=BODY_MAX, required=_("A comment cannot be empty."),
+                       too_long=_("A comment has at most %(n)d characters.", n=BODY_MAX))
+    checks.done()
+    comment = Comment(idea_id=idea.id, author_id=author.id, body=body)
     db.session.add(comment)
-    db.session.execute(
-        update(Idea).where(Idea.id == idea.id).values(comment_count=Idea.comment_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+    idea.comment_count = Idea.comment_count + 1  # an atomic UPDATE; the attribute reloads after the flush
     db.session.flush()
     outbox.emit("idea.commented", idea_id=idea.id, comment_id=comment.id)
-    db.session.commit()
     return comment
 
 

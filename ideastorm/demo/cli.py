@@ -22,6 +22,10 @@ def seed_command(ideas: int, users: int, votes: int, seed_value: int, if_empty: 
         return
     with click.progressbar(length=steps(ideas, users, votes), label="Seeding demo data") as bar:
         report = seed(ideas=ideas, users=users, votes=votes, seed=seed_value, progress=bar.update)
+    db.session.commit()
+    from ..search import index_ideas
+
+    index_ideas(report.idea_ids)  # the bulk inserts emit no outbox events: the index is filled here
     click.echo(
         f"Added {report.users} users, {report.ideas} ideas, {report.votes} votes and {report.comments} comments."
     )

@@ -9,15 +9,17 @@ import bisect
 import itertools
 import random
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import func, insert, select
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..roles import Role
 from ..comments.models import Comment
 from ..extensions import db
+from ..ideas import counters
 from ..ideas.defaults import ensure_default_categories
 from ..ideas.models import CLOSED_STATUSES, Category, Idea, Status, StatusChange, Tag, idea_tags
 from ..ideas.ranking import recount
@@ -50,6 +52,7 @@ class SeedReport:
     ideas: int = 0
     votes: int = 0
     comments: int = 0
+    idea_ids: list[int] = field(default_factory=list)
 
 
 def steps(ideas: int, users: int, votes: int) -> int:
@@ -64,7 +67,7 @@ def _chunks(rows: list, size: int = CHUNK):
 
 def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
          progress: Progress | None = None) -> SeedReport:
-    """Add demo users, ideas, votes, comments and triage history. Commits."""
+    """Add demo users, ideas, votes, comments and triage history (the caller commits, then indexes ``idea_ids``)."""
     rng = random.Random(seed)
     tick = progress or (lambda n: None)
     now = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -238,9 +241,7 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
     for chunk in _chunks(update_rows):
         db.session.execute(statement, chunk)
         tick(len(chunk))
-    db.session.commit()
-    from ..search import index_ideas
-
-    index_ideas(idea_ids)  # the bulk inserts above emit no outbox events: the index is filled here
+    counters.recount()  # the bulk inserts bypass the services that keep the headline counters
+    report.idea_ids = idea_ids
     return report
 

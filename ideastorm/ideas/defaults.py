@@ -12,7 +12,7 @@ DEFAULT_CATEGORIES = [
 
 
 def ensure_default_categories() -> None:
-    """Insert the default categories into an empty table. Commits."""
+    """Insert the default categories into an empty table (the caller commits)."""
     from sqlalchemy import func, select
 
     from ..extensions import db
@@ -22,4 +22,4 @@ def ensure_default_categories() -> None:
         return
     for position, (slug, name, description) in enumerate(DEFAULT_CATEGORIES):
         db.session.add(Category(slug=slug, name=name, description=description, position=position))
-    db.session.commit()
+    db.session.flush()

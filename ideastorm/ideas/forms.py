@@ -1,10 +1,11 @@
+"""The idea form: fields and their HTML hints. The rules live in services.py."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
 
 from .queries import active_categories
-from .services import DESCRIPTION_MAX, TITLE_MAX, TITLE_MIN, IdeaError, normalize_tags
+from .services import DESCRIPTION_MAX, TAGS_TEXT_MAX, TITLE_MAX, TITLE_MIN
 
 
 def _int_or_none(value):
@@ -16,19 +17,18 @@ def _int_or_none(value):
 
 class IdeaForm(FlaskForm):
     title = StringField(
-        _l("Title"),
-        validators=[DataRequired(), Length(min=TITLE_MIN, max=TITLE_MAX)],
+        _l("Title"), render_kw={"required": True, "minlength": TITLE_MIN, "maxlength": TITLE_MAX},
         description=_l("One sentence that says what you would like, %(min)d to %(max)d characters.",
                        min=TITLE_MIN, max=TITLE_MAX),
     )
     description = TextAreaField(
-        _l("Description"),
-        validators=[DataRequired(), Length(max=DESCRIPTION_MAX)],
+        _l("Description"), render_kw={"required": True, "maxlength": DESCRIPTION_MAX},
         description=_l("Why it matters and how it could work. Markdown is supported."),
     )
-    category = SelectField(_l("Category"), coerce=_int_or_none)
+    category = SelectField(_l("Category"), coerce=_int_or_none, validate_choice=False,
+                           render_kw={"required": True})
     tags = StringField(
-        _l("Tags"), validators=[Length(max=300)],
+        _l("Tags"), render_kw={"maxlength": TAGS_TEXT_MAX},
         description=_l("Up to 5, separated by commas."),
     )
 
@@ -37,13 +37,3 @@ class IdeaForm(FlaskForm):
         self.category.choices = [SelectChoice("", _l("Choose a category…"))] + [
             SelectChoice(c.id, c.name) for c in active_categories()
         ]
-
-    def validate_category(self, field):
-        if field.data is None:
-            raise ValidationError(_l("Choose one of the categories."))
-
-    def validate_tags(self, field):
-        try:
-            normalize_tags(field.data)
-        except IdeaError as error:
-            raise ValidationError(str(error)) from None

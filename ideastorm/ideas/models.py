@@ -156,3 +156,13 @@ class StatusChange(db.Model):
 
     idea = relationship("Idea", back_populates="status_changes")
     actor = relationship("User", lazy="joined")
+
+
+class SiteCounter(db.Model):
+    """A figure visitors read as a fact ("N ideas implemented out of M submitted"), kept exact
+    by the services in the transaction of each change (see ``ideas/counters.py``)."""
+
+    __tablename__ = "site_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

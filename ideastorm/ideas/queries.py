@@ -67,3 +67,11 @@ def active_categories() -> list[Category]:
             select(Category).where(Category.is_archived.is_(False)).order_by(Category.position, Category.name)
         )
     )
+
+
+def category_by_slug(slug: str) -> Category | None:
+    return db.session.scalar(select(Category).where(Category.slug == slug))
+
+
+def tag_by_name(name: str) -> Tag | None:
+    return db.session.scalar(select(Tag).where(Tag.name == name))

@@ -10,8 +10,9 @@ changes when a vote is cast, changed or retracted, by an atomic ``trending = tre
 in the same transaction, and ``ORDER BY trending DESC`` is served from an index with no
 per-request computation and no periodic job.
 
-Floats stay in range until about 2044 (2^(t/H) nears 2^1000); ``rebase`` lowers every value
-by the same factor, preserving the order, long before that.
+Floats stay in range until about 2044 (2^(t/H) nears 2^1000). Before then, moving EPOCH
+forward by N half-lives and dividing every row's value by 2^N in one UPDATE keeps the order
+and the arithmetic; no command does that yet, since it is needed only in two decades.
 """
 
 from __future__ import annotations

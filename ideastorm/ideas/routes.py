@@ -1,53 +1,29 @@
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, current_app, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from ..comments.forms import CommentForm
-from ..comments.services import visible_comments
-from ..errors import UserFacingError
-from ..extensions import db
 from ..i18n import STATUS_LABELS
 from ..security.permissions import can, login_required_for, require
 from ..votes.services import votes_of
-from ..web import form_checks_csrf, form_error_status, get_or_404, render, text_arg, whole_number
+from ..web import form_checks_csrf, page_arg, query_arg, render, run_form
 from . import services
 from .forms import IdeaForm
-from .models import Category, Idea, Status, StatusChange, Tag
-from .queries import DEFAULT_SORT, SORTS, active_categories, ideas_query, paginate
+from .page import idea_page_context, visible_idea
+from .queries import DEFAULT_SORT, SORTS, active_categories, category_by_slug, ideas_query, paginate, tag_by_name
 
 bp = Blueprint("ideas", __name__)
 
 
-def _arg_choice(name: str, allowed, default=None):
-    value = request.args.get(name, "").strip()
-    if not value:
-        return default
-    if value not in allowed:
-        raise UserFacingError(400, _("Unknown value for %(name)s: %(value)s", name=name, value=value[:40]))
-    return value
-
-
-def page_number() -> int:
-    number = whole_number(request.args.get("page", "1"))
-    if number is None or not 1 <= number <= 100_000:
-        raise UserFacingError(400, _("The page number must be a whole number from 1."))
-    return number
-
-
 @bp.get("/ideas")
 def list_ideas():
-    sort = _arg_choice("sort", SORTS, DEFAULT_SORT)
-    status = _arg_choice("status", [s.value for s in Status])
-    category = tag = None
-    if slug := text_arg("category"):
-        category = db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
-    if tag_name := text_arg("tag").lower():
-        tag = db.session.scalar(select(Tag).where(Tag.name == tag_name)) or abort(404)
+    sort = query_arg("sort", DEFAULT_SORT, choices=SORTS)
+    status = query_arg("status", choices=STATUS_LABELS)
+    category = query_arg("category", lookup=category_by_slug)
+    tag = query_arg("tag", lookup=tag_by_name, lower=True)
     query = ideas_query(
         sort, status=status, category=category, tag=tag, include_hidden=can(current_user, "moderate")
     )
-    page = paginate(query, page_number(), current_app.config["IDEAS_PER_PAGE"])
+    page = paginate(query, page_arg(), current_app.config["IDEAS_PER_PAGE"])
     filters = {"sort": sort, "status": status, "category": category.slug if category else None,
                "tag": tag.name if tag else None}
     return render(
@@ -58,50 +34,26 @@ def list_ideas():
     )
 
 
+def _idea_form(form: IdeaForm, idea=None):
+    """Submit (``idea`` None) or update from the form; the form again with the messages when refused."""
+    fields = (form.title.data, form.description.data, form.category.data, form.tags.data)
+    if idea is None:
+        outcome = run_form(form, lambda: services.submit_idea(current_user, *fields))
+        message = _("Your idea is published. Thank you!")
+    else:
+        outcome = run_form(form, lambda: services.update_idea(idea, *fields))
+        message = _("Your changes are saved.")
+    if outcome.done:
+        flash(message, "success")
+        return redirect(url_for("ideas.show", idea_id=outcome.result.id))
+    return render("ideas/form.html", status=outcome.status, form=form, idea=idea)
+
+
 @bp.route("/ideas/new", methods=["GET", "POST"])
 @login_required_for("submit_idea")
 @form_checks_csrf
 def new_idea():
-    form = IdeaForm()
-    if form.validate_on_submit():
-        try:
-            idea = services.submit_idea(
-                current_user, form.title.data, form.description.data, form.category.data, form.tags.data
-            )
-        except services.IdeaError as error:
-            getattr(form, error.field).errors.append(str(error))
-        else:
-            flash(_("Your idea is published. Thank you!"), "success")
-            return redirect(url_for("ideas.show", idea_id=idea.id))
-    status = form_error_status(form) if form.is_submitted() else 200
-    return render("ideas/form.html", status=status, form=form, idea=None)
-
-
-def visible_idea(idea_id: int) -> Idea:
-    idea = get_or_404(Idea, idea_id)
-    if not can(current_user, "view_idea", idea):
-        abort(404)  # hidden ideas do not exist for the public
-    return idea
-
-
-def idea_page_context(idea: Idea, comment_form: CommentForm | None = None) -> dict:
-    """Everything ideas/show.html (and its fragments) needs."""
-    history = db.session.scalars(
-        select(StatusChange).where(StatusChange.idea_id == idea.id)
-        .order_by(StatusChange.created_at, StatusChange.id)
-    ).all()
-    context = {
-        "idea": idea,
-        "history": history,
-        "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
-        "comment_form": comment_form or CommentForm(formdata=None),
-        "my_votes": votes_of(current_user, [idea]),
-    }
-    if can(current_user, "triage"):
-        from ..triage.routes import staff_context  # triage builds on ideas, not the reverse
-
-        context.update(staff_context(idea))
-    return context
+    return _idea_form(IdeaForm())
 
 
 @bp.get("/ideas/<int:idea_id>")
@@ -124,13 +76,4 @@ def edit(idea_id: int):
         title=idea.title, description=idea.description, category=idea.category_id,
         tags=", ".join(t.name for t in idea.tags),
     )
-    if form.validate_on_submit():
-        try:
-            services.update_idea(idea, form.title.data, form.description.data, form.category.data, form.tags.data)
-        except services.IdeaError as error:
-            getattr(form, error.field).errors.append(str(error))
-        else:
-            flash(_("Your changes are saved."), "success")
-            return redirect(url_for("ideas.show", idea_id=idea.id))
-    status = form_error_status(form) if form.is_submitted() else 200
-    return render("ideas/form.html", status=status, form=form, idea=idea)
+    return _idea_form(form, idea)

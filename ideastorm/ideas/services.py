@@ -1,4 +1,8 @@
-"""Rules for submitting and editing ideas."""
+"""Rules for submitting and editing ideas.
+
+Like every service, these functions check every rule, flush, and raise ``DomainError``;
+the caller (a view, a command, the API) commits once.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ import re
 import unicodedata
 
 from flask_babel import gettext as _
+from slugify import slugify as _transliterating_slugify
 from sqlalchemy import select
 
 from .. import outbox
 from ..database import insert_ignoring_conflicts
+from ..domain import Checks, DomainError
 from ..extensions import db
 from ..timeutil import utcnow
+from . import counters
 from .models import Category, Idea, Status, Tag
 from .ranking import initial_trending
 
@@ -19,13 +26,9 @@ TITLE_MIN, TITLE_MAX = 5, 140
 DESCRIPTION_MAX = 10_000
 MAX_TAGS = 5
 TAG_MAX = 30
+TAGS_TEXT_MAX = 300  # characters of the comma-separated tags field
+SLUG_MAX = 60
 _TAG_JUNK = re.compile(r"[^\w-]+", re.UNICODE)
-
-
-class IdeaError(ValueError):
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def normalize_tags(raw: str | list[str] | None) -> list[str]:
@@ -33,15 +36,17 @@ def normalize_tags(raw: str | list[str] | None) -> list[str]:
     parts = raw.split(",") if isinstance(raw, str) else (raw or [])
     tags: list[str] = []
     for part in parts:
+        if not isinstance(part, str):
+            raise DomainError("tags_invalid", _("Tags are words separated by commas."), "tags")
         tag = unicodedata.normalize("NFC", part).strip().lower()
         tag = _TAG_JUNK.sub("-", "-".join(tag.split())).strip("-_")
         if tag and tag not in tags:
             tags.append(tag)
     for tag in tags:
         if len(tag) > TAG_MAX:
-            raise IdeaError(_("A tag can have at most %(n)d characters.", n=TAG_MAX), field="tags")
+            raise DomainError("tag_too_long", _("A tag can have at most %(n)d characters.", n=TAG_MAX), "tags")
     if len(tags) > MAX_TAGS:
-        raise IdeaError(_("An idea can have at most %(n)d tags.", n=MAX_TAGS), field="tags")
+        raise DomainError("too_many_tags", _("An idea can have at most %(n)d tags.", n=MAX_TAGS), "tags")
     return tags
 
 
@@ -53,22 +58,56 @@ def _tags_named(names: list[str]) -> list[Tag]:
     return [found[n] for n in names]
 
 
-def _usable_category(category_id: int | None) -> Category:
-    category = db.session.get(Category, category_id) if category_id else None
-    if category is None or category.is_archived:
-        raise IdeaError(_("Choose one of the categories."), field="category")
-    return category
+def tags_named(raw: str | list[str] | None) -> list[Tag]:
+    """The tags ``raw`` names (normalised, checked), created when new."""
+    return _tags_named(normalize_tags(raw))
 
 
-def submit_idea(author, title: str, description: str, category_id: int, tags: str | list[str] = "") -> Idea:
-    """Create an idea (no vote is cast for its author). Commits."""
+def _usable_category(category_id) -> Category | None:
+    category = db.session.get(Category, category_id) if isinstance(category_id, int) and category_id > 0 else None
+    return None if category is None or category.is_archived else category
+
+
+def _checked_fields(title, description, category_id, tags) -> tuple[str, str, Category, list[str]]:
+    """Every rule of an idea's fields, all at once, so each field shows its own message."""
+    checks = Checks()
+    title = checks.text(
+        "title", title, minimum=TITLE_MIN, maximum=TITLE_MAX,
+        required=_("A title is required."),
+        too_short=_("A title has at least %(n)d characters.", n=TITLE_MIN),
+        too_long=_("A title has at most %(n)d characters.", n=TITLE_MAX),
+    )
+    description = checks.text(
+        "description", description, maximum=DESCRIPTION_MAX,
+        required=_("A description is required: say why it matters."),
+        too_long=_("A description has at most %(n)d characters.", n=DESCRIPTION_MAX),
+    )
+    category = _usable_category(category_id)
+    if category is None:
+        checks.fail("category", "category_invalid", _("Choose one of the categories."))
+    tag_names: list[str] = []
+    if isinstance(tags, str) and len(tags) > TAGS_TEXT_MAX:
+        checks.fail("tags", "tags_too_long", _("Tags have at most %(n)d characters in all.", n=TAGS_TEXT_MAX))
+    else:
+        try:
+            tag_names = normalize_tags(tags)
+        except DomainError as error:
+            checks.fail("tags", error.code, error.message)
+    checks.done()
+    return title, description, category, tag_names
+
+
+def submit_idea(author, title: str, description: str, category_id: int | None,
+                tags: str | list[str] = "") -> Idea:
+    """Create an idea (no vote is cast for its author)."""
+    title, description, category, tag_names = _checked_fields(title, description, category_id, tags)
     now = utcnow()
     idea = Idea(
-        title=title.strip(),
-        description=description.strip(),
+        title=title,
+        description=description,
         author_id=author.id,
-        category=_usable_category(category_id),
-        tags=_tags_named(normalize_tags(tags)),
+        category=category,
+        tags=_tags_named(tag_names),
         status=Status.NEW.value,
         created_at=now,
         updated_at=now,
@@ -76,24 +115,25 @@ def submit_idea(author, title: str, description: str, category_id: int, tags: st
     )
     db.session.add(idea)
     db.session.flush()
+    counters.idea_changed(was_public=False, was_implemented=False, is_public=True, is_implemented=False)
     outbox.emit("idea.created", idea_id=idea.id)
-    db.session.commit()
     return idea
 
 
-def update_idea(idea: Idea, title: str, description: str, category_id: int, tags: str | list[str] = "") -> Idea:
-    """Change an idea's text, category and tags. Commits."""
-    idea.title = title.strip()
-    idea.description = description.strip()
-    idea.category = _usable_category(category_id)
-    idea.tags = _tags_named(normalize_tags(tags))
+def update_idea(idea: Idea, title: str, description: str, category_id: int | None,
+                tags: str | list[str] = "") -> Idea:
+    """Change an idea's text, category and tags."""
+    title, description, category, tag_names = _checked_fields(title, description, category_id, tags)
+    idea.title = title
+    idea.description = description
+    idea.category = category
+    idea.tags = _tags_named(tag_names)
     idea.updated_at = utcnow()
+    db.session.flush()
     outbox.emit("idea.updated", idea_id=idea.id)
-    db.session.commit()
     return idea
 
 
-def slugify(text: str, max_length: int = 60) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_length].rstrip("-") or "idea"
+def slugify(text: str, max_length: int = SLUG_MAX, fallback: str = "idea") -> str:
+    """A URL slug, transliterated: 'Idée géniale' -> 'idee-geniale', '日本の製品' -> 'ri-ben-nozhi-pin'."""
+    return _transliterating_slugify(text or "", max_length=max_length, word_boundary=True) or fallback

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -8,9 +8,8 @@ from ..extensions import db
 from ..i18n import LOCALE_COOKIE
 from ..ideas.queries import active_categories, ideas_query
 from ..public.queries import headline_counts
-from ..security.permissions import is_safe_next
 from ..votes.services import votes_of
-from ..web import render
+from ..web import next_url, render
 
 bp = Blueprint("main", __name__)
 
@@ -59,8 +58,7 @@ def set_locale():
     locale = request.form.get("locale", "")
     if locale not in current_app.config["LANGUAGES"]:
         abort(400)
-    target = request.form.get("next")
-    response = make_response(redirect(target if is_safe_next(target) else url_for("main.home")))
+    response = make_response(redirect(next_url("main.home")))
     response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     if current_user.is_authenticated:
         current_user.locale = locale

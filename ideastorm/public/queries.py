@@ -1,9 +1,10 @@
 """The public figures: leaderboards, headline counts, Ideas in Action, roadmap, profiles.
 
 Plain typed functions that a view, the JSON API or a CLI can call alike. Anything that reads
-every vote (period leaderboards, contributors) or counts the whole backlog (the headline) is
-served through ``ideastorm.cache.cached`` with the time it was computed; everything else is a
-query over an index whose cost does not grow with the backlog.
+every vote (period leaderboards, contributors) is served through ``ideastorm.cache.cached``
+with the time it was computed; the headline reads counters kept exact in the transaction of
+each change (``ideas/counters.py``); everything else is a query over an index whose cost does
+not grow with the backlog.
 
 Rules, stated once:
 - Hidden ideas never count, and are never listed.
@@ -28,6 +29,7 @@ from sqlalchemy import Select, func, or_, select
 from ..accounts.models import User
 from ..cache import Cached, cached
 from ..extensions import db
+from ..ideas import counters
 from ..ideas.models import Idea, Status, StatusChange
 from ..ideas.queries import ideas_query
 from ..timeutil import utcnow
@@ -147,16 +149,10 @@ def ideas_by_id(ids: Sequence[int]) -> list[Idea]:
     return [found[i] for i in ids if i in found]
 
 
-def _headline_counts() -> HeadlineCounts:
-    submitted, implemented = db.session.execute(
-        select(func.count(), func.count().filter(Idea.status == IMPLEMENTED)).where(Idea.is_hidden.is_(False))
-    ).one()
-    return HeadlineCounts(implemented=implemented, submitted=submitted)
-
-
-def headline_counts() -> Cached[HeadlineCounts]:
-    """'N ideas implemented out of M submitted', public ideas only (home and Ideas in Action)."""
-    return cached(("headline",), _headline_counts)
+def headline_counts() -> HeadlineCounts:
+    """'N ideas implemented out of M submitted', public ideas only (home and Ideas in Action), exact."""
+    values = counters.values()
+    return HeadlineCounts(implemented=values[counters.IMPLEMENTED], submitted=values[counters.SUBMITTED])
 
 
 def implemented_query() -> Select:

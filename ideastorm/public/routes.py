@@ -2,20 +2,14 @@
 
 from math import ceil
 
-from flask import Blueprint, abort, current_app, request
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..accounts.models import User
-from ..errors import UserFacingError
-from ..extensions import db
-from ..ideas.models import Category
-from ..ideas.queries import Page, active_categories, ideas_query, paginate
-from ..ideas.routes import page_number
+from ..ideas.queries import Page, active_categories, category_by_slug, ideas_query, paginate
 from ..votes.services import votes_of
-from ..web import get_or_404, render, text_arg
+from ..web import get_or_404, page_arg, query_arg, render
 from . import queries
 
 bp = Blueprint("public", __name__)
@@ -29,20 +23,6 @@ PERIOD_LABELS = {
 }
 
 
-def _period() -> str:
-    period = request.args.get("period", "").strip() or queries.DEFAULT_PERIOD
-    if period not in queries.PERIODS:
-        raise UserFacingError(400, _("Unknown period: %(value)s. Choose week, month, year or all.", value=period[:40]))
-    return period
-
-
-def _category() -> Category | None:
-    slug = text_arg("category")
-    if not slug:
-        return None
-    return db.session.scalar(select(Category).where(Category.slug == slug)) or abort(404)
-
-
 def _page_or_404(page: Page) -> Page:
     if page.number > 1 and not page.items:
         abort(404)  # past the last page
@@ -51,8 +31,9 @@ def _page_or_404(page: Page) -> Page:
 
 @bp.get("/leaderboard")
 def leaderboard():
-    period, category = _period(), _category()
-    number = page_number()
+    period = query_arg("period", queries.DEFAULT_PERIOD, choices=queries.PERIODS)
+    category = query_arg("category", lookup=category_by_slug)
+    number = page_arg()
     ranking = queries.cached_top_ideas(period, category.id if category else None)
     if number > max(1, ceil(len(ranking.value) / LEADERBOARD_PAGE)):
         abort(404)
@@ -72,7 +53,7 @@ def leaderboard():
 
 @bp.get("/implemented")
 def implemented():
-    page = _page_or_404(paginate(queries.implemented_query(), page_number(), current_app.config["IDEAS_PER_PAGE"]))
+    page = _page_or_404(paginate(queries.implemented_query(), page_arg(), current_app.config["IDEAS_PER_PAGE"]))
     return render(
         "public/implemented.html", page=page, headline=queries.headline_counts(),
         responses=queries.official_responses(page.items), my_votes=votes_of(current_user, page.items),
@@ -88,7 +69,7 @@ def roadmap():
 def profile(user_id: int):
     """A member's public face; banned members too, since their ideas stay public."""
     user = get_or_404(User, user_id)
-    page = _page_or_404(paginate(ideas_query("new", author_id=user.id), page_number(),
+    page = _page_or_404(paginate(ideas_query("new", author_id=user.id), page_arg(),
                                  current_app.config["IDEAS_PER_PAGE"]))
     return render(
         "public/profile.html", member=user, stats=queries.member_stats(user.id), page=page,

@@ -1,4 +1,4 @@
-"""Full-text search behind a small interface (see ROADMAP: a second backend comes later).
+"""Full-text search behind a small interface, so that a second backend (PostgreSQL) can be added.
 
 The rest of IdeaStorm calls ``backend()`` and the types in ``interface``; nothing else
 imports Whoosh.
@@ -69,8 +69,8 @@ def index_ideas(idea_ids, progress=None) -> None:
     Building a new index is about twice as fast per idea as adding to one, so when the new
     ideas outnumber those indexed, the whole index is rebuilt; otherwise they are added in place.
     """
-    from .cli import rebuild_index
     from .indexer import reindex
+    from .maintenance import rebuild_index
 
     idea_ids = list(idea_ids)
     if len(idea_ids) >= backend().document_count():

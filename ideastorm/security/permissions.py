@@ -1,6 +1,6 @@
 """The one place that says who may do what.
 
-Views call ``require(action, obj)`` (or the ``@role_required`` decorator); templates ask
+Views call ``require(action, obj)`` (or the ``@login_required_for(action)`` decorator); templates ask
 ``{% if current_user is allowed('edit_idea', idea) %}``. Nothing else re-derives roles.
 """
 
@@ -12,7 +12,7 @@ from typing import Any, Callable
 from flask import abort
 from flask_login import current_user
 
-from ..accounts.models import Role
+from ..roles import Role
 from ..extensions import login_manager
 
 
@@ -80,13 +80,6 @@ def login_required_for(action: str) -> Callable:
         return wrapped
 
     return decorator
-
-
-def is_safe_next(target: str | None) -> bool:
-    """Only same-site relative paths may be followed after login."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return False
-    return "\\" not in target and not any(ord(c) < 32 for c in target)
 
 
 def init_app(app) -> None:

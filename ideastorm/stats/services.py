@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, join, select
 
-from ..accounts.models import Role, User
+from ..accounts.models import User
+from ..roles import Role
 from ..database import is_postgresql
 from ..extensions import db
 from ..ideas.models import Category, Idea, Status, StatusChange

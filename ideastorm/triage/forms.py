@@ -1,11 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from ..i18n import STATUS_LABELS
 from ..ideas.queries import active_categories
 from .services import NOTE_MAX, RESPONSE_MAX
+
+# Fields and their HTML hints; the rules (response and note lengths, what a status may
+# become, what may be merged) live in services.py.
 
 
 def _status_choices(blank=None):
@@ -16,7 +19,7 @@ def _status_choices(blank=None):
 class StatusForm(FlaskForm):
     status = SelectField(_l("New status"), validators=[DataRequired()])
     response = TextAreaField(
-        _l("Official response"), validators=[Length(max=RESPONSE_MAX)],
+        _l("Official response"), render_kw={"maxlength": RESPONSE_MAX},
         description=_l("Shown publicly on the idea's timeline. Markdown is supported."),
     )
 
@@ -30,19 +33,19 @@ class DuplicateForm(FlaskForm):
         _l("Number of the original idea"), validators=[DataRequired(), NumberRange(min=1, max=2**31 - 1)],
         description=_l("Its votes move there; a member who voted on both keeps their vote on the original."),
     )
-    response = TextAreaField(_l("Official response"), validators=[Length(max=RESPONSE_MAX)])
+    response = TextAreaField(_l("Official response"), render_kw={"maxlength": RESPONSE_MAX})
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=NOTE_MAX)],
+    body = TextAreaField(_l("Internal note"), render_kw={"required": True, "maxlength": NOTE_MAX},
                          description=_l("Staff only: never shown to members."))
 
 
 class BulkForm(FlaskForm):
     status = SelectField(_l("Set status"), validators=[Optional()])
-    response = TextAreaField(_l("Shared official response"), validators=[Length(max=RESPONSE_MAX)])
+    response = TextAreaField(_l("Shared official response"), render_kw={"maxlength": RESPONSE_MAX})
     category = SelectField(_l("Set category"), validators=[Optional()])
-    tag = StringField(_l("Add tag"), validators=[Optional(), Length(max=40)])
+    tag = StringField(_l("Add tag"), validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,8 +1,8 @@
 """R&D's decisions: status changes with official responses, duplicates, moderation.
 
 Every function here takes plain arguments, records an audit entry and an outbox event in
-the same transaction as the change, and commits once: a view, the CLI, the API or a worker
-all call the same rule.
+the transaction of the change, flushes, and raises ``DomainError`` when a rule refuses; the
+caller (a view, the CLI, the API or a worker) commits once, so several compose.
 """
 
 from __future__ import annotations
@@ -13,9 +13,12 @@ from sqlalchemy import delete, func, select, update
 from .. import outbox
 from ..audit.services import record
 from ..comments.models import Comment
+from ..domain import DomainError
 from ..extensions import db
-from ..ideas.models import Idea, Status, StatusChange
+from ..ideas import counters
+from ..ideas.models import Category, Idea, Status, StatusChange
 from ..ideas.ranking import recount
+from ..ideas.services import MAX_TAGS, normalize_tags, tags_named
 from ..timeutil import utcnow
 from ..votes.models import Vote
 from .models import DuplicateMerge, MergedVote, StaffNote
@@ -24,18 +27,11 @@ RESPONSE_MAX = 10_000
 NOTE_MAX = 5_000
 
 
-class TriageError(ValueError):
-    """A rule refused the action; the message is for the staff member. ``code`` is the HTTP status."""
-
-    def __init__(self, message: str, code: int = 422):
-        super().__init__(message)
-        self.code = code
-
-
 def _clean_response(response: str | None) -> str | None:
     response = (response or "").strip()
     if len(response) > RESPONSE_MAX:
-        raise TriageError(_("An official response can have at most %(n)d characters.", n=RESPONSE_MAX))
+        raise DomainError("response_too_long",
+                          _("An official response can have at most %(n)d characters.", n=RESPONSE_MAX), "response")
     return response or None
 
 
@@ -45,27 +41,30 @@ def _record_status(actor, idea: Idea, to_status: str, response: str | None) -> N
     ))
     record(actor, "idea.status", idea, before={"status": idea.status},
            after={"status": to_status, "response": response})
+    implemented = Status.IMPLEMENTED.value
+    if not idea.is_hidden and (idea.status == implemented) != (to_status == implemented):
+        counters.adjust(counters.IMPLEMENTED, 1 if to_status == implemented else -1)
     idea.status = to_status
     idea.status_changed_at = utcnow()
     outbox.emit("idea.status_changed", idea_id=idea.id, status=to_status)
 
 
-def change_status(actor, idea: Idea, status: str, response: str | None = None, *, commit: bool = True) -> None:
+def change_status(actor, idea: Idea, status: str, response: str | None = None) -> None:
     """Move ``idea`` to ``status`` with an optional official response (same status: a response only)."""
     try:
         target = Status(status)
     except ValueError:
-        raise TriageError(_("Unknown status: %(status)s", status=str(status)[:40])) from None
+        raise DomainError("status_unknown", _("Unknown status: %(status)s", status=str(status)[:40]),
+                          "status") from None
     if target == Status.DUPLICATE:
-        raise TriageError(_("To mark a duplicate, choose the original idea."))
+        raise DomainError("duplicate_needs_original", _("To mark a duplicate, choose the original idea."), "status")
     if idea.status == Status.DUPLICATE.value:
-        raise TriageError(_("This idea is a duplicate: undo that first."), code=409)
+        raise DomainError("is_duplicate", _("This idea is a duplicate: undo that first."), "status", status=409)
     response = _clean_response(response)
     if idea.status == target.value and not response:
         return
     _record_status(actor, idea, target.value, response)
-    if commit:
-        db.session.commit()
+    db.session.flush()
 
 
 def recount_idea(idea_id: int) -> None:
@@ -91,18 +90,21 @@ def _lock(*ideas: Idea) -> None:
 def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = None) -> DuplicateMerge:
     """Make ``idea`` a duplicate of ``original``; its votes move there, one per member at most."""
     if idea.id == original.id:
-        raise TriageError(_("An idea cannot be a duplicate of itself."))
+        raise DomainError("duplicate_of_itself", _("An idea cannot be a duplicate of itself."), "original_id")
     _lock(idea, original)
     db.session.refresh(idea)
     db.session.refresh(original)
     if idea.status == Status.DUPLICATE.value:
-        raise TriageError(_("This idea is already a duplicate."), code=409)
+        raise DomainError("is_duplicate", _("This idea is already a duplicate."), "original_id", status=409)
     if original.status == Status.DUPLICATE.value:
-        raise TriageError(_("The original is itself a duplicate of idea %(id)d: choose that one.",
-                            id=original.duplicate_of_id or 0))
+        raise DomainError("original_is_duplicate",
+                          _("The original is itself a duplicate of idea %(id)d: choose that one.",
+                            id=original.duplicate_of_id or 0), "original_id")
     has_duplicates = db.session.scalar(select(func.count()).select_from(Idea).where(Idea.duplicate_of_id == idea.id))
     if has_duplicates:
-        raise TriageError(_("Other ideas are duplicates of this one: it cannot become a duplicate itself."))
+        raise DomainError("has_duplicates",
+                          _("Other ideas are duplicates of this one: it cannot become a duplicate itself."),
+                          "original_id")
     response = _clean_response(response)
 
     merge = DuplicateMerge(idea_id=idea.id, original_id=original.id, actor_id=actor.id,
@@ -124,7 +126,7 @@ def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = Non
     record(actor, "idea.merge", idea, before={"status": merge.previous_status},
            after={"duplicate_of": original.id, "votes_moved": sum(v.moved for v in merge.votes)})
     outbox.emit("idea.voted", idea_id=original.id)
-    db.session.commit()
+    db.session.flush()
     return merge
 
 
@@ -135,7 +137,7 @@ def undo_duplicate(actor, idea: Idea) -> None:
         .order_by(DuplicateMerge.id.desc())
     )
     if merge is None or idea.status != Status.DUPLICATE.value:
-        raise TriageError(_("This idea is not a duplicate."), code=409)
+        raise DomainError("not_duplicate", _("This idea is not a duplicate."), status=409)
     original = db.session.get(Idea, merge.original_id)
     _lock(idea, original)
     moved_users = [v.user_id for v in merge.votes if v.moved]
@@ -153,17 +155,21 @@ def undo_duplicate(actor, idea: Idea) -> None:
     _record_status(actor, idea, merge.previous_status, None)
     record(actor, "idea.unmerge", idea, before={"duplicate_of": original.id}, after={"status": merge.previous_status})
     outbox.emit("idea.voted", idea_id=original.id)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_idea_hidden(actor, idea: Idea, hidden: bool) -> None:
+    """Hide an idea from everyone but staff (kept, with its votes and comments), or show it again."""
     if idea.is_hidden == hidden:
         return
+    implemented = idea.status == Status.IMPLEMENTED.value
+    counters.idea_changed(was_public=not idea.is_hidden, was_implemented=implemented,
+                          is_public=not hidden, is_implemented=implemented)
     record(actor, "idea.hide" if hidden else "idea.unhide", idea, before={"hidden": idea.is_hidden},
            after={"hidden": hidden})
     idea.is_hidden = hidden
     outbox.emit("idea.visibility", idea_id=idea.id, hidden=hidden)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_comment_hidden(actor, comment: Comment, hidden: bool) -> None:
@@ -173,33 +179,32 @@ def set_comment_hidden(actor, comment: Comment, hidden: bool) -> None:
     record(actor, "comment.hide" if hidden else "comment.unhide", comment, before={"hidden": comment.is_hidden},
            after={"hidden": hidden})
     comment.is_hidden = hidden
-    db.session.execute(
-        update(Idea).where(Idea.id == comment.idea_id)
-        .values(comment_count=Idea.comment_count + (-1 if hidden else 1))
-        .execution_options(synchronize_session=False)
-    )
+    idea = db.session.get(Idea, comment.idea_id)
+    idea.comment_count = Idea.comment_count + (-1 if hidden else 1)  # atomic; reloaded after the flush
     outbox.emit("idea.commented", idea_id=comment.idea_id)
-    db.session.commit()
+    db.session.flush()
 
 
 def set_comments_locked(actor, idea: Idea, locked: bool) -> None:
+    """Close an idea's discussion to members (staff may still comment), or open it again."""
     if idea.comments_locked == locked:
         return
     record(actor, "idea.lock" if locked else "idea.unlock", idea, before={"locked": idea.comments_locked},
            after={"locked": locked})
     idea.comments_locked = locked
-    db.session.commit()
+    db.session.flush()
 
 
 def add_note(actor, idea: Idea, body: str) -> StaffNote:
+    """A staff-only note on an idea."""
     body = (body or "").strip()
     if not body or len(body) > NOTE_MAX:
-        raise TriageError(_("A note has 1 to %(n)d characters.", n=NOTE_MAX))
+        raise DomainError("note_length", _("A note has 1 to %(n)d characters.", n=NOTE_MAX), "body")
     note = StaffNote(idea_id=idea.id, author_id=actor.id, body=body)
     db.session.add(note)
     db.session.flush()
     record(actor, "idea.note", idea, after={"note_id": note.id})
-    db.session.commit()
+    db.session.flush()
     return note
 
 
@@ -212,15 +217,16 @@ def notes_of(idea: Idea) -> list[StaffNote]:
 def set_banned(actor, user, banned: bool) -> None:
     """Ban or unban a member; a ban signs them out on their next request. Only a higher role may."""
     if user.id == actor.id:
-        raise TriageError(_("You cannot ban yourself."), code=409)
+        raise DomainError("ban_self", _("You cannot ban yourself."), status=409)
     if banned and user.role_enum.rank >= actor.role_enum.rank:
-        raise TriageError(_("Only an administrator can ban staff, and nobody can ban an administrator."), code=403)
+        raise DomainError("ban_rank", _("Only an administrator can ban staff, and nobody can ban an administrator."),
+                          status=403)
     if user.is_banned == banned:
         return
     record(actor, "user.ban" if banned else "user.unban", user, before={"banned": user.is_banned},
            after={"banned": banned})
     user.is_banned = banned
-    db.session.commit()
+    db.session.flush()
 
 
 MAX_BULK = 500
@@ -229,49 +235,39 @@ MAX_BULK = 500
 def bulk_apply(actor, idea_ids: list[int], *, status: str | None = None, response: str | None = None,
                category_id: int | None = None, tag: str | None = None) -> int:
     """Apply one status (with one shared response), a category and/or a tag to many ideas, all or nothing."""
-    from ..ideas.models import Category
-    from ..ideas.services import IdeaError, _tags_named, normalize_tags
-
     unique_ids = list(dict.fromkeys(idea_ids))
     if not unique_ids:
-        raise TriageError(_("Select at least one idea."))
+        raise DomainError("nothing_selected", _("Select at least one idea."), "ids")
     if len(unique_ids) > MAX_BULK:
-        raise TriageError(_("At most %(n)d ideas can be changed at once.", n=MAX_BULK))
+        raise DomainError("too_many_selected", _("At most %(n)d ideas can be changed at once.", n=MAX_BULK), "ids")
     if not (status or category_id or tag):
-        raise TriageError(_("Choose a status, a category or a tag to apply."))
+        raise DomainError("nothing_to_apply", _("Choose a status, a category or a tag to apply."), "status")
     ideas = db.session.scalars(select(Idea).where(Idea.id.in_(unique_ids)).order_by(Idea.id)).unique().all()
     if len(ideas) != len(unique_ids):
         missing = sorted(set(unique_ids) - {i.id for i in ideas})[:10]
-        raise TriageError(_("These ideas do not exist: %(ids)s", ids=", ".join(map(str, missing))), code=404)
+        raise DomainError("ideas_missing", _("These ideas do not exist: %(ids)s", ids=", ".join(map(str, missing))),
+                          "ids", status=404)
     category = None
     if category_id:
         category = db.session.get(Category, category_id)
         if category is None or category.is_archived:
-            raise TriageError(_("Choose one of the categories."))
-    tags = []
-    if tag:
-        try:
-            tags = _tags_named(normalize_tags(tag)[:1])
-        except IdeaError as error:
-            raise TriageError(str(error)) from None
-    try:
-        for idea in ideas:
-            if status:
-                change_status(actor, idea, status, response, commit=False)
-            if category is not None and idea.category_id != category.id:
-                record(actor, "idea.category", idea, before={"category_id": idea.category_id},
-                       after={"category_id": category.id})
-                idea.category = category
+            raise DomainError("category_invalid", _("Choose one of the categories."), "category")
+    tags = tags_named(normalize_tags(tag)[:1]) if tag else []
+    for idea in ideas:
+        if status:
+            change_status(actor, idea, status, response)
+        if category is not None and idea.category_id != category.id:
+            record(actor, "idea.category", idea, before={"category_id": idea.category_id},
+                   after={"category_id": category.id})
+            idea.category = category
+            outbox.emit("idea.updated", idea_id=idea.id)
+        for new_tag in tags:
+            if new_tag not in idea.tags:
+                if len(idea.tags) >= MAX_TAGS:
+                    raise DomainError("too_many_tags", _("Idea %(id)d already has %(n)d tags.", id=idea.id, n=MAX_TAGS),
+                                      "tag")
+                record(actor, "idea.tag", idea, after={"tag": new_tag.name})
+                idea.tags.append(new_tag)
                 outbox.emit("idea.updated", idea_id=idea.id)
-            for new_tag in tags:
-                if new_tag not in idea.tags:
-                    if len(idea.tags) >= 5:
-                        raise TriageError(_("Idea %(id)d already has 5 tags.", id=idea.id))
-                    record(actor, "idea.tag", idea, after={"tag": new_tag.name})
-                    idea.tags.append(new_tag)
-                    outbox.emit("idea.updated", idea_id=idea.id)
-    except TriageError:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    db.session.flush()
     return len(ideas)

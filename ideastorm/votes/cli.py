@@ -3,6 +3,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from ..extensions import db
 from .verify import find_differences, repair
 
 votes_cli = AppGroup("votes", help="Vote counters.")
@@ -21,5 +22,6 @@ def verify_command(fix: bool) -> None:
     click.echo(f"{len(differences)} difference(s).")
     if fix:
         repair(differences)
+        db.session.commit()
         click.echo("Repaired.")
     sys.exit(1)

@@ -3,8 +3,10 @@
 Concurrency: no lock is held while deciding. The vote row is changed with a guard on the
 value that was read (``WHERE value = :old``), a new vote relies on the unique constraint,
 and the idea's counters move by an atomic ``x = x + Δ`` guarded by "still open for votes",
-all in one transaction. If any guard finds the world changed, the transaction is rolled
-back and replayed, so concurrent voters on PostgreSQL or SQLite never corrupt a counter.
+all in one transaction. If any guard finds the world changed, ``Retry`` is raised and
+``database.run_transaction`` rolls back and replays the whole unit of work, so concurrent
+voters on PostgreSQL or SQLite never corrupt a counter. ``cast_vote`` does not commit: the
+view (or command, API endpoint) runs it through ``run_transaction``, which commits once.
 """
 
 from __future__ import annotations
@@ -12,46 +14,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import outbox
+from ..database import Retry
+from ..domain import DomainError
 from ..extensions import db
+from ..i18n import status_label
 from ..ideas.models import CLOSED_STATUSES, Idea, Status
 from ..ideas.ranking import vote_delta
 from ..timeutil import utcnow
 from .models import Vote
 
 VALID_VALUES = (-1, 0, 1)
-MAX_ATTEMPTS = 8
 
 
-class VoteError(Exception):
-    code = 422
+class VotingClosed(DomainError):
+    """The idea's status closes it for votes (409); ``idea_status`` says which."""
 
-
-class InvalidVote(VoteError):
-    code = 422
-
-
-class IdeaNotFound(VoteError):
-    code = 404
-
-
-class VotingClosed(VoteError):
-    code = 409
-
-    def __init__(self, status: str):
-        super().__init__(status)
-        self.status = status
-
-
-class VoteContention(VoteError):
-    code = 409
-
-
-class _Retry(Exception):
-    """The state read at the start of the attempt changed under us."""
+    def __init__(self, idea_status: str):
+        super().__init__("voting_closed",
+                         _("Voting is closed: this idea is %(status)s.", status=status_label(idea_status)),
+                         status=409)
+        self.idea_status = idea_status
 
 
 @dataclass(frozen=True)
@@ -65,46 +51,30 @@ class VoteResult:
 
 
 def parse_value(raw) -> int:
-    """Accept 1, -1 or 0 (as int or text); anything else is InvalidVote."""
+    """Accept 1, -1 or 0 (as int or text); anything else is refused."""
+    invalid = DomainError("vote_invalid", _("A vote is 1 (promote), -1 (demote) or 0 (retract)."), "value")
     if isinstance(raw, bool):
-        raise InvalidVote(raw)
+        raise invalid
     try:
         value = int(str(raw).strip())
     except (TypeError, ValueError):
-        raise InvalidVote(raw) from None
+        raise invalid from None
     if value not in VALID_VALUES:
-        raise InvalidVote(raw)
+        raise invalid
     return value
 
 
-def cast_vote(user_id: int, idea_id: int, value: int) -> VoteResult:
-    """Set ``user_id``'s vote on ``idea_id`` to ``value`` (0 retracts). Commits."""
+def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
+    """Set ``user_id``'s vote on ``idea_id`` to ``value`` (0 retracts); raises ``Retry`` when raced.
+
+    Run it through ``database.run_transaction``, which replays it when a guard fails.
+    """
     value = parse_value(value)
-    for _attempt in range(MAX_ATTEMPTS):
-        try:
-            result = _cast_vote_once(user_id, idea_id, value)
-            db.session.commit()
-            return result
-        except (_Retry, IntegrityError) as exc:
-            db.session.rollback()
-            last = exc
-        except OperationalError as exc:  # SQLite: a concurrent writer invalidated our snapshot
-            db.session.rollback()
-            if "locked" not in str(exc).lower() and "deadlock" not in str(exc).lower():
-                raise
-            last = exc
-        except VoteError:
-            db.session.rollback()
-            raise
-    raise VoteContention("too much contention") from last
-
-
-def _cast_vote_once(user_id: int, idea_id: int, value: int) -> VoteResult:
     idea = db.session.execute(
         select(Idea.status, Idea.promote_count, Idea.demote_count, Idea.score).where(Idea.id == idea_id)
     ).one_or_none()
     if idea is None:
-        raise IdeaNotFound(idea_id)
+        raise DomainError("idea_not_found", _("There is no such idea."), status=404)
     if Status(idea.status) in CLOSED_STATUSES:
         raise VotingClosed(idea.status)
     existing = db.session.execute(
@@ -124,7 +94,7 @@ def _cast_vote_once(user_id: int, idea_id: int, value: int) -> VoteResult:
         else:
             done = db.session.execute(update(Vote).where(guard).values(value=value, voted_at=now))
         if done.rowcount != 1:
-            raise _Retry()
+            raise Retry()
 
     d_promote = (value == 1) - (old == 1)
     d_demote = (value == -1) - (old == -1)
@@ -141,7 +111,7 @@ def _cast_vote_once(user_id: int, idea_id: int, value: int) -> VoteResult:
         .execution_options(synchronize_session=False)
     ).one_or_none()
     if counters is None:  # closed between our read and our write
-        raise _Retry()
+        raise Retry()
     outbox.emit("idea.voted", idea_id=idea_id)
     return VoteResult(idea_id, value, counters.promote_count, counters.demote_count, counters.score, changed=True)
 

@@ -71,10 +71,10 @@ def find_differences(check_trending: bool = True) -> list[CounterDifference]:
 
 
 def repair(differences: list[CounterDifference]) -> None:
-    """Write the recounted values. Commits."""
+    """Write the recounted values (the caller commits)."""
     per_idea: dict[int, dict] = {}
     for difference in differences:
         per_idea.setdefault(difference.idea_id, {})[difference.field] = difference.counted
     for idea_id, values in per_idea.items():  # one UPDATE per idea keeps score = promotes - demotes
         db.session.execute(update(Idea).where(Idea.id == idea_id).values(values))
-    db.session.commit()
+    db.session.flush()

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from ideastorm.votes.services import cast_vote
+from tests.helpers import cast_vote
 
 pytestmark = pytest.mark.browser
 

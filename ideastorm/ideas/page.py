@@ -1,0 +1,62 @@
+"""The idea page, composed: the idea, its timeline, comments, the member's vote and the staff panel.
+
+The ideas, comments and triage views all render ``ideas/show.html`` (a comment refused,
+a status form with an error); they build its context here, so no feature's routes import
+another's.
+"""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..comments.forms import CommentForm
+from ..comments.services import visible_comments
+from ..extensions import db
+from ..search.suggest import duplicate_candidates
+from ..security.permissions import can
+from ..triage.forms import DuplicateForm, NoteForm, StatusForm
+from ..triage.services import notes_of
+from ..votes.services import votes_of
+from ..web import get_or_404
+from .models import Idea, Status, StatusChange
+
+
+def visible_idea(idea_id: int) -> Idea:
+    """The idea, or 404 when it does not exist or is hidden from the current user."""
+    idea = get_or_404(Idea, idea_id)
+    if not can(current_user, "view_idea", idea):
+        abort(404)  # hidden ideas do not exist for the public
+    return idea
+
+
+def staff_context(idea: Idea) -> dict:
+    """What the staff panel on an idea's page needs."""
+    is_duplicate = idea.status == Status.DUPLICATE.value
+    return {
+        "duplicate_candidates": duplicate_candidates(idea),
+        "status_form": StatusForm(formdata=None, status=Status.NEW.value if is_duplicate else idea.status),
+        "duplicate_form": DuplicateForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "notes": notes_of(idea),
+    }
+
+
+def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **forms) -> dict:
+    """Everything ideas/show.html (and its fragments) needs; ``forms`` replace the staff panel's blank ones."""
+    history = db.session.scalars(
+        select(StatusChange).where(StatusChange.idea_id == idea.id)
+        .order_by(StatusChange.created_at, StatusChange.id)
+    ).all()
+    context = {
+        "idea": idea,
+        "history": history,
+        "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
+        "comment_form": comment_form or CommentForm(formdata=None),
+        "my_votes": votes_of(current_user, [idea]),
+    }
+    if can(current_user, "triage"):
+        context.update(staff_context(idea))
+    context.update(forms)
+    return context

@@ -1,0 +1,34 @@
+"""Search helpers shared by pages: cleaning typed text, similar ideas, duplicate candidates."""
+
+from __future__ import annotations
+
+import re
+
+from . import backend, public_only
+from .interface import SearchHit
+
+QUERY_MAX = 200  # characters of search text; longer input is refused with a message
+SIMILAR_MIN = 3  # a title shorter than this suggests nothing
+SIMILAR_LIMIT = 5
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def clean_text(raw: str) -> str:
+    """Search text as typed, with control characters and runs of spaces reduced to one space."""
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())
+
+
+def similar_hits(text: str, exclude_id: int | None = None, limit: int = SIMILAR_LIMIT) -> list[SearchHit]:
+    """Ideas resembling ``text`` that the public may see; none for a too-short text."""
+    text = clean_text(text)[:QUERY_MAX]
+    if len(text) < SIMILAR_MIN:
+        return []
+    return public_only(backend().similar(text, limit=limit, exclude_id=exclude_id))
+
+
+def duplicate_candidates(idea) -> list[SearchHit]:
+    """Ideas that ``idea`` may duplicate: similar, and able to be an original (not duplicates themselves)."""
+    if idea.status == "duplicate":
+        return []
+    hits = similar_hits(idea.title, exclude_id=idea.id, limit=2 * SIMILAR_LIMIT)
+    return [hit for hit in hits if hit.status != "duplicate"][:SIMILAR_LIMIT]

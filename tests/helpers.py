@@ -1,0 +1,11 @@
+"""Shortcuts for tests that call services directly, committing as a view or command would."""
+
+from __future__ import annotations
+
+from ideastorm.database import run_transaction
+from ideastorm.votes import services as votes
+
+
+def cast_vote(user_id: int, idea_id: int, value) -> votes.VoteResult:
+    """Vote as the vote view does: the replayable unit of work, committed once."""
+    return run_transaction(lambda: votes.cast_vote(user_id, idea_id, value))
