@@ -6,14 +6,18 @@ never see a half-built index. Whoosh allows one writer per index: writers take i
 a short blocking wait, and a writer that finds the pointer moved while it waited starts again
 on the new generation, so no write lands in an index that was just replaced.
 
-Bilingual analysis: words are lower-cased and accent-folded, then each position holds the
-word's English stem and its French stem (one term when they agree): ``idée``, ``idee`` and
-``idées`` all become ``ide``; ``exporting`` and ``exportations`` both reach ``export``. A
-query word looks for either of its stems, so one posting list per stem serves both
-languages (half the work of a field per language). Matching uses one ``text`` field (title
-included); a title match then counts extra in the ranking. No stop words are removed from
-the index, so phrases stay exact; a few function words are left out of the free words of a
-query instead. An unstemmed ``words`` field feeds "did you mean".
+Bilingual analysis: words are lower-cased, then each position holds the word's English and
+French stems, of the word as written and of the word accent-folded, every stem accent-folded
+(each distinct form once): ``idée``, ``idee`` and ``idées`` all reach ``ide``; ``exporting``
+and ``exportations`` both reach ``export``. Stemming only after folding is not enough, as the
+French stemmer reads accents (``améliorées`` gives ``amélior``, ``ameliorees`` gives
+``ameliore``): a word typed without its accents is stemmed like the folded form of the
+written one, and the written one also keeps the stems of its accents. A query word looks for
+any of its forms, so one posting list per form serves both languages (less work than a field
+per language). Matching uses one ``text`` field (title included); a title match then counts
+extra in the ranking. No stop words are removed from the index, so phrases stay exact; a few
+function words are left out of the free words of a query instead. An unstemmed (folded)
+``words`` field feeds "did you mean".
 """
 
 from __future__ import annotations
@@ -78,15 +82,27 @@ _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 _STEMMERS = {lang: stemmer_for_language(lang) for lang in ("en", "fr")}
 
 
+def _unaccent(text: str) -> str:
+    """Accent folding, as ``CharsetFilter(accent_map)`` does it (``é`` → ``e``, ``ç`` → ``c``)."""
+    return text.translate(accent_map)
+
+
 @lru_cache(maxsize=200_000)
-def _stems(folded: str) -> tuple[str, ...]:
-    """The English and French stems of one lower-cased, accent-folded word (one when they agree)."""
-    return tuple(dict.fromkeys(_STEMMERS[lang](folded) for lang in ("en", "fr")))
+def _stems(word: str) -> tuple[str, ...]:
+    """The index forms of one lower-cased word: the English and French stems of the word as
+    written and of the word accent-folded, each stem folded, each distinct form once (the
+    stems of the folded word first). A word without accents has just its English and French
+    stems, as when only folded words were stemmed; one with accents may add up to two more."""
+    folded = _unaccent(word)
+    forms = [_unaccent(_STEMMERS[lang](folded)) for lang in ("en", "fr")]
+    if folded != word:
+        forms += [_unaccent(_STEMMERS[lang](word)) for lang in ("en", "fr")]
+    return tuple(dict.fromkeys(forms))
 
 
 class BilingualStemFilter(Filter):
-    """Indexes each word's English and French stems at the word's position (once when they agree),
-    so one posting list per stem serves both languages and phrases keep their positions."""
+    """Indexes each lower-cased word's forms (see ``_stems``) at the word's position, so one
+    posting list per form serves both languages and phrases keep their positions."""
 
     def __call__(self, tokens):
         for token in tokens:
@@ -98,11 +114,13 @@ class BilingualStemFilter(Filter):
                 yield token
 
 
-FOLD = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-BILINGUAL = FOLD | BilingualStemFilter()
+LOWER = RegexTokenizer() | LowercaseFilter()
+FOLD = LOWER | CharsetFilter(accent_map)
+BILINGUAL = LOWER | BilingualStemFilter()  # folding happens in the stem filter (see _stems)
 FACET_FIELDS = {"status": "status", "category": "category", "tag": "tag"}
-# Queries are parsed on folded words, then each word becomes its stems (see _stemmed).
-_QUERY_SCHEMA = Schema(text=TEXT(analyzer=FOLD, multitoken_query="and"))
+# Queries are parsed on lower-cased words (accents kept, so that they can be stemmed as
+# written too), then each word becomes its forms (see _stemmed): the same ones as the index.
+_QUERY_SCHEMA = Schema(text=TEXT(analyzer=LOWER, multitoken_query="and"))
 
 
 def make_schema() -> Schema:
@@ -156,20 +174,27 @@ def _fields(document: IdeaDocument) -> dict:
     )
 
 
+def _any_form(word: str, field: str, boost: float = 1.0):
+    terms = [wq.Term(field, form, boost=boost) for form in _stems(word)]
+    return terms[0] if len(terms) == 1 else wq.Or(terms)
+
+
 def _stemmed(node, field: str = "text"):
-    """The parsed (folded) query with every word replaced by its stems, on ``field``."""
+    """The parsed (lower-cased) query with every word replaced by its forms, on ``field``."""
     if isinstance(node, wq.Term):
-        terms = [wq.Term(field, stem, boost=node.boost) for stem in _stems(node.text)]
-        return terms[0] if len(terms) == 1 else wq.Or(terms)
+        return _any_form(node.text, field, node.boost)
     if isinstance(node, wq.Phrase):
-        variants = {tuple(_stems(w)[min(i, len(_stems(w)) - 1)] for w in node.words) for i in (0, 1)}
-        phrases = [wq.Phrase(field, list(words), slop=node.slop, boost=node.boost) for words in sorted(variants)]
-        return phrases[0] if len(phrases) == 1 else wq.Or(phrases)
+        forms = [_stems(word) for word in node.words]
+        if all(len(word_forms) == 1 for word_forms in forms):
+            return wq.Phrase(field, [word_forms[0] for word_forms in forms], slop=node.slop, boost=node.boost)
+        # Every position of the index holds all the forms of its word: the phrase matches when
+        # each of its positions holds one of the forms of the phrase's word there, whichever.
+        return wq.Sequence([_any_form(word, field) for word in node.words], slop=node.slop, boost=node.boost)
     return node.apply(lambda child: _stemmed(child, field))
 
 
 def _positive_words(node) -> list[str]:
-    """The folded words a query looks for (excluded words are neither highlighted nor boosted)."""
+    """The lower-cased words a query looks for (excluded words are neither highlighted nor boosted)."""
     if isinstance(node, wq.Not):
         return []
     if isinstance(node, wq.Term):
@@ -237,10 +262,10 @@ def _scores(searcher, ranking, docnums: Collection[int]) -> dict[int, float]:
 
 
 def _matches(text: str, stems: set[str]) -> list[tuple[int, int]]:
+    """The spans of the words of ``text`` whose forms (as the index has them) include one of ``stems``."""
     spans = []
     for match in _WORD.finditer(text):
-        folded = _fold(match.group())
-        if folded and not stems.isdisjoint(_stems(folded)):
+        if not stems.isdisjoint(_stems(match.group().lower())):
             spans.append(match.span())
     return spans
 
@@ -642,10 +667,10 @@ class WhooshBackend:
         changed = False
 
         def known(word: str) -> bool:
-            folded = next((t.text for t in FOLD(word)), "")
+            folded = _fold(word)
             if not folded or reader.doc_frequency("words", folded):
                 return True
-            return any(reader.doc_frequency("text", stem) for stem in _stems(folded))
+            return any(reader.doc_frequency("text", form) for form in _stems(word.lower()))
 
         def replace(match: re.Match) -> str:
             nonlocal corrector, changed
@@ -653,7 +678,7 @@ class WhooshBackend:
             if word in _OPERATORS or word.isdigit() or len(word) < 3 or known(word):
                 return match.group(0)
             corrector = corrector or view.searcher.corrector("words")
-            folded = next((t.text for t in FOLD(word)), "")
+            folded = _fold(word)
             # Whoosh ranks candidates within the distance by frequency alone ("batery" would
             # become "later"); the closest spelling wins here, then the most frequent.
             candidates = corrector.suggest(folded, limit=10, maxdist=2)
