@@ -1,10 +1,19 @@
 """Who may reach what, generated from the app's own route table.
 
 Every endpoint either declares the action it requires (``login_required_for``) or is listed
-below with the reason it needs none; a new route with neither fails here.
+below with the reason it needs none; a new route with neither fails here. Every route that
+declares an action is then requested by a visitor, a member, staff and an administrator: the
+roles the action excludes are sent to the login page (visitors) or refused with 403, and the
+roles it allows get the route's real answer, stated per route in ``OUTCOMES`` (a new route
+without an entry fails here too).
 """
 
+from __future__ import annotations
+
+import html
 import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -28,8 +37,79 @@ OBJECT_CHECKED = {
     "votes.vote": "vote",
     "comments.create": "comment",
 }
-STAFF_ACTIONS = {"triage", "moderate"}
+ROLES = ("visitor", "member", "staff", "admin")
+# The roles each action of ideastorm/security/permissions.py allows (none of them banned).
+ALLOWED = {
+    "submit_idea": {"member", "staff", "admin"},
+    "triage": {"staff", "admin"},
+    "moderate": {"staff", "admin"},
+    "admin": {"admin"},
+}
 _CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+_TITLE = re.compile(r"<title>(.*?)</title>", re.S)
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page answered with ``status``, whose <title> starts with ``title`` and which shows each of ``shows``."""
+
+    status: int
+    title: str
+    shows: tuple[str, ...] = ()
+    send: tuple[tuple[str, str], ...] = ()  # form fields sent besides csrf_token (POST)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect to exactly ``to``."""
+
+    to: str
+    status: int = 302
+    send: tuple[tuple[str, str], ...] = ()
+
+
+FIX_FIELDS = "Please correct the highlighted fields."
+
+
+def error_of(field_id: str) -> str:
+    """The message element the form macro puts under a refused field."""
+    return f'<small id="{field_id}-error" class="field-error" role="alert">'
+
+
+# What an allowed role gets for the request this test sends: a GET as is; a POST with a valid
+# CSRF token (field and header) and only the fields in ``send``, so that forms arrive empty.
+# Placeholders: {idea_id} (a new idea, visible, comments open, not a duplicate), {idea_title},
+# {comment_id} (a visible comment on it), {user_id} (its author, a member), {category_id}
+# (the "other" category), {csrf}.
+OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
+    ("ideas.new_idea", "GET"): Page(200, "Submit an idea", ('name="title"', 'name="description"')),
+    ("ideas.new_idea", "POST"): Page(422, "Submit an idea", (FIX_FIELDS, error_of("title"))),
+    # triage
+    ("triage.queue", "GET"): Page(200, "Triage queue", ("{idea_title}",)),  # a new idea awaits a decision
+    ("triage.bulk", "POST"): Page(422, "Triage queue", ("Select at least one idea.",)),
+    ("triage.change_status", "POST"): Page(422, "{idea_title}", (FIX_FIELDS, error_of("status"))),
+    ("triage.mark_duplicate", "POST"): Page(422, "{idea_title}", (FIX_FIELDS, error_of("original_id"))),
+    ("triage.undo_duplicate", "POST"): Page(409, "Conflict", ("This idea is not a duplicate.",)),
+    ("triage.add_note", "POST"): Page(422, "{idea_title}", (FIX_FIELDS, error_of("body"))),
+    # moderation: without hidden=1 / locked=1 the idea or comment is made visible / open (it already is)
+    ("triage.idea_visibility", "POST"): Redirect("/ideas/{idea_id}"),
+    ("triage.lock_comments", "POST"): Redirect("/ideas/{idea_id}"),
+    ("triage.comment_visibility", "POST"): Redirect("/ideas/{idea_id}#comment-{comment_id}"),
+    # administration
+    ("admin.index", "GET"): Page(200, "Administration"),
+    ("admin.users", "GET"): Page(200, "Users", ("Target Member",)),
+    ("admin.change_role", "POST"): Page(422, "Invalid input", ("Unknown role",)),
+    ("admin.ban", "POST"): Redirect("/admin/users"),  # the target is banned (unban below lifts it)
+    ("admin.unban", "POST"): Redirect("/admin/users"),
+    ("admin.categories", "GET"): Page(200, "Categories", ("/admin/categories/{category_id}/archive",)),
+    ("admin.categories", "POST"): Page(422, "Categories", (FIX_FIELDS, error_of("name"))),
+    # the edit forms are prefixed with the category, their CSRF field too
+    ("admin.edit_category", "POST"): Page(422, "Categories", (FIX_FIELDS, error_of("category-{category_id}-name")),
+                                          send=(("category-{category_id}-csrf_token", "{csrf}"),)),
+    ("admin.archive_category", "POST"): Redirect("/admin/categories"),
+    ("admin.unarchive_category", "POST"): Redirect("/admin/categories"),
+    ("admin.audit", "GET"): Page(200, "Audit log"),
+}
 
 
 def _protected_routes(app):
@@ -43,16 +123,21 @@ def _protected_routes(app):
                 "login_required_for(...) or list it in tests/test_access.py with the reason"
             )
             continue
-        if action not in STAFF_ACTIONS | {"admin"}:
-            continue  # member-level actions: covered by their feature's tests
+        assert action in ALLOWED, f"{rule.endpoint} requires {action!r}: say in ALLOWED which roles may"
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            assert (rule.endpoint, method) in OUTCOMES, (
+                f"{method} {rule.rule} ({rule.endpoint}, {action!r}) has no entry in OUTCOMES: "
+                "add what an allowed role gets for the request this test sends"
+            )
             routes.append((rule, method, action))
     return routes
 
 
 def test_every_route_declares_its_access(app):
     routes = _protected_routes(app)
-    assert {action for _, _, action in routes} >= {"triage", "moderate", "admin"}
+    assert {action for _, _, action in routes} >= {"submit_idea", "triage", "moderate", "admin"}
+    stale = set(OUTCOMES) - {(rule.endpoint, method) for rule, method, _ in routes}
+    assert not stale, f"OUTCOMES names routes that no longer require an action: {sorted(stale)}"
 
 
 def _url(rule, ids):
@@ -67,39 +152,68 @@ def _client_for(app, user):
     return client
 
 
+def _title(body: str) -> str:
+    found = _TITLE.search(body)
+    return html.unescape(found.group(1).strip()) if found else ""
+
+
+def _check_outcome(response, expected: Page | Redirect, values: dict, where: str) -> None:
+    body = response.get_data(as_text=True)
+    if isinstance(expected, Redirect):
+        assert response.status_code == expected.status, f"{where}: {response.status_code}, {_title(body)!r}"
+        assert response.headers["Location"] == expected.to.format(**values), where
+        return
+    assert response.status_code == expected.status, (
+        f"{where}: {response.status_code} {response.headers.get('Location', '')} {_title(body)!r}"
+    )
+    title = expected.title.format(**values)
+    assert _title(body).startswith(f"{title} · "), f"{where}: <title> is {_title(body)!r}, not {title!r}"
+    for text in expected.shows:
+        assert text.format(**values) in body, f"{where}: the page does not show {text.format(**values)!r}"
+
+
 def test_access_matrix(app, make_user, make_idea):
     from tests.conftest import Client
 
     app.test_client_class = Client
     target = make_user(name="Target Member")
     idea = make_idea(target)
-    ids = {
+    comment = add_comment(target, idea, "A comment")
+    db.session.commit()
+    values = {
         "idea_id": idea.id,
-        "comment_id": add_comment(target, idea, "A comment").id,
+        "idea_title": idea.title,
+        "comment_id": comment.id,
         "user_id": target.id,
         "category_id": db.session.scalar(select(Category.id).where(Category.slug == "other")),
     }
-    roles = {role: (make_user(role) if role != "visitor" else None) for role in ("visitor", "member", "staff", "admin")}
-    clients = {role: _client_for(app, user) for role, user in roles.items()}
+    clients, tokens = {}, {}
+    for role in ROLES:
+        clients[role] = _client_for(app, make_user(role) if role != "visitor" else None)
+        tokens[role] = _CSRF.search(clients[role].get("/").get_data(as_text=True)).group(1)
 
     for rule, method, action in _protected_routes(app):
-        url = _url(rule, ids)
-        for role, client in clients.items():
-            token = _CSRF.search(client.get("/").get_data(as_text=True)).group(1)
+        url = _url(rule, values)
+        expected = OUTCOMES[rule.endpoint, method]
+        for role in ROLES:
+            client, token = clients[role], tokens[role]
+            where = f"{role} {method} {url}"
             if method == "GET":
                 response = client.get(url)
             else:
-                response = client.open(url, method=method, data={"csrf_token": token},
-                                       headers={"X-CSRFToken": token})
-            where = f"{role} {method} {url}"
-            if role == "visitor":
+                data = {"csrf_token": token}
+                data.update({name.format(**values): value.format(csrf=token, **values)
+                             for name, value in expected.send})
+                response = client.open(url, method=method, data=data, headers={"X-CSRFToken": token})
+            if role in ALLOWED[action]:
+                _check_outcome(response, expected, values, where)
+            elif role == "visitor":
                 assert response.status_code == 302, where
-                assert response.headers["Location"].startswith("/login?next="), where
-            elif role == "member" or (role == "staff" and action not in STAFF_ACTIONS):
-                assert response.status_code == 403, where
+                location = urlsplit(response.headers["Location"])
+                assert location.path == "/login" and parse_qs(location.query)["next"] == [url], where
             else:
-                assert response.status_code not in (401, 403, 500), where
-                assert not response.headers.get("Location", "").startswith("/login"), where
+                assert response.status_code == 403, where
+                assert _title(response.get_data(as_text=True)).startswith("Forbidden · "), where
 
 
 @pytest.mark.parametrize("role", ["member", "staff"])
