@@ -56,7 +56,7 @@ def _is_lock_conflict(error: OperationalError) -> bool:
     return "locked" in text or "deadlock" in text or "could not serialize" in text
 
 
-def run_transaction(work: Callable[[], T], *, attempts: int = 8) -> T:
+def run_transaction(work: Callable[[], T], *, attempts: int = 8, expire_on_commit: bool = True) -> T:
     """Run ``work`` and commit; replay it from scratch when a concurrent writer got in the way.
 
     For units of work written to be replayed (they read, then write under a guard and
@@ -64,16 +64,25 @@ def run_transaction(work: Callable[[], T], *, attempts: int = 8) -> T:
     that invalidated our snapshot, or a PostgreSQL deadlock rolls back and runs ``work``
     again. A ``DomainError`` rolls back and propagates. Views, commands, the API and the
     worker call this instead of ``db.session.commit()`` for such work.
+
+    ``expire_on_commit=False`` keeps the objects already loaded (the signed-in member) as they
+    are after the commit, for work that changes none of them through the ORM: the vote's
+    widget is then drawn without loading the member again.
     """
     from flask_babel import gettext as _
 
     from .domain import DomainError
 
     last: Exception | None = None
+    session = db.session()
     for _attempt in range(attempts):
         try:
             result = work()
-            db.session.commit()
+            session.expire_on_commit = expire_on_commit
+            try:
+                session.commit()
+            finally:
+                session.expire_on_commit = True
             return result
         except (Retry, IntegrityError) as exc:
             db.session.rollback()

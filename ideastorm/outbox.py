@@ -37,8 +37,8 @@ from typing import Any
 
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import (
-    JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, case, func, or_, select,
-    text, update,
+    JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, and_, case, func, insert, or_,
+    select, text, update,
 )
 from sqlalchemy import event as orm_event
 from sqlalchemy.engine import Connection
@@ -223,17 +223,23 @@ def subscribe(app: Flask, name: str, topics: Iterable[str], handler: Callable[[A
     return subscriber
 
 
-def emit(topic: str, **payload: Any) -> OutboxEvent:
-    """Record an event, and one delivery per subscriber of ``topic``, in the current transaction."""
+def emit(topic: str, **payload: Any) -> int:
+    """Record an event, and one delivery per subscriber of ``topic``, in the current transaction; its id.
+
+    Two Core INSERTs rather than ORM objects: every vote emits one, and the unit of work's
+    flush of two new objects costs more than the vote's own statements.
+    """
     now = utcnow()
     names = current_app.extensions[EXTENSION].by_topic.get(topic, ())
-    outbox_event = OutboxEvent(
-        topic=topic, payload=payload, created_at=now,
-        deliveries=[OutboxDelivery(subscriber=name, attempts=0, next_attempt_at=now) for name in names],
-    )
-    db.session.add(outbox_event)
+    event_id = db.session.execute(
+        insert(_E).values(topic=topic, payload=payload, created_at=now).returning(_E.c.id)
+    ).scalar_one()
+    if names:
+        db.session.execute(insert(_D), [
+            {"event_id": event_id, "subscriber": name, "attempts": 0, "next_attempt_at": now} for name in names
+        ])
     db.session.info["outbox_emitted"] = True
-    return outbox_event
+    return event_id
 
 
 @orm_event.listens_for(Session, "before_commit")

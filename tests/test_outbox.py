@@ -39,9 +39,9 @@ def delivery(subscriber: str, event_id: int | None = None) -> OutboxDelivery:
 
 
 def emit_one(topic: str = "test.happened", **payload) -> int:
-    event = outbox.emit(topic, **payload)
+    event_id = outbox.emit(topic, **payload)
     db.session.commit()
-    return event.id
+    return event_id
 
 
 def test_emit_writes_one_delivery_per_subscriber_in_the_same_transaction(app):
