@@ -40,6 +40,9 @@ class DefaultConfig:
     OUTBOX_BACKOFF_CAP_SECONDS = 1800
     OUTBOX_LEASE_SECONDS = 300
     OUTBOX_POLL_SECONDS = 0.2
+    # A busy worker waits this long between two drains, so a storm of events is delivered in
+    # a few large batches (one search-index commit each) instead of one per event.
+    OUTBOX_GATHER_SECONDS = 0.25
 
     # Requests: a 10,000-character description is far below these; anything
     # larger gets a clear 413 page instead of being parsed.

@@ -4,8 +4,10 @@ It drains every due delivery, then sleeps until there may be more: on PostgreSQL
 ``LISTEN``s on ``ideastorm_outbox`` (each emitting transaction sends one ``pg_notify``, so a
 commit wakes it within milliseconds) and wakes anyway when the next retry or an expired
 lease is due, or every few seconds; on SQLite, which has no notifications, it polls every
-``OUTBOX_POLL_SECONDS`` with one cheap indexed read. Several workers may run at once, on one
-machine or several: each delivery is claimed by one of them (see ``ideastorm.outbox``).
+``OUTBOX_POLL_SECONDS`` with one cheap indexed read. While busy, it lets
+``OUTBOX_GATHER_SECONDS`` pass between two drains, so a storm is delivered in a few large
+batches. Several workers may run at once, on one machine or several: each delivery is
+claimed by one of them (see ``ideastorm.outbox``).
 ``stop()`` (SIGINT, SIGTERM) lets the batch in hand finish, then the worker returns.
 """
 
@@ -104,15 +106,25 @@ class Worker:
                     self._listener = _Listener(url)
                     self._listen()  # before the first round: a commit made meanwhile still wakes us
                 poll = float(current_app.config["OUTBOX_POLL_SECONDS"])
+                gather = float(current_app.config["OUTBOX_GATHER_SECONDS"])
             while not self.stopping:
+                delivered = 0
                 try:
                     with self.app.app_context():
-                        self.delivered += outbox.drain_all(worker=self.name, should_stop=lambda: self.stopping)
+                        delivered = outbox.drain_all(worker=self.name, should_stop=lambda: self.stopping)
+                        self.delivered += delivered
                         delay = poll if self._listener is None else self._until_next_due()
                 except Exception:
                     log.exception("worker %s: delivering failed; trying again in %s s", self.name, ERROR_PAUSE_SECONDS)
                     delay = ERROR_PAUSE_SECONDS
-                if not self.stopping:
+                if self.stopping:
+                    break
+                if delivered and gather:
+                    # Busy: let what arrives meanwhile gather into the next batch, so a storm of
+                    # votes costs a few index commits a second rather than one per vote. A lone
+                    # event after a quiet spell is still delivered at once.
+                    self._stopping.wait(gather)
+                else:
                     self._wait(delay)
         finally:
             if self._listener is not None:
