@@ -257,3 +257,27 @@ def test_the_pages_never_show_a_hidden_idea_the_index_still_holds(app, client, m
     for url in ("/search?q=zanzibar", "/search/similar?title=Zanzibar+export"):
         body = client.get(url).get_data(as_text=True)
         assert f"/ideas/{shown.id}" in body and f"/ideas/{hidden.id}" not in body, url
+
+
+def test_a_search_survives_a_segment_file_vanishing_while_its_searcher_refreshes(app, make_idea, monkeypatch):
+    # A writer's clean-up can delete a segment file just as a web process's searcher catches up
+    # with the new index; Whoosh then retries, and its retry closed reused readers twice (a 500
+    # seen under a vote storm). The search must answer.
+    from whoosh import reading
+
+    make_idea(title="First idea about label printers")
+    search.sync()
+    assert search.backend().query(SearchQuery("printers")).total == 1  # a searcher is open
+    make_idea(title="Second idea about label printers")
+    search.sync()  # a new segment: the open searcher is out of date
+    real_init, calls = reading.SegmentReader.__init__, []
+
+    def vanishing_once(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise FileNotFoundError("segment deleted by a writer's clean-up")
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(reading.SegmentReader, "__init__", vanishing_once)
+    assert search.backend().query(SearchQuery("printers")).total == 2
+    assert calls, "the searcher did not open a segment: the test did not reach the race"

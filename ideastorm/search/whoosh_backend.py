@@ -50,6 +50,7 @@ from whoosh.index import LockError
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.qparser import plugins as qplugins
+from whoosh.reading import ReaderClosed
 from whoosh.support.charset import accent_map
 
 from ..markdown import plain_excerpt
@@ -551,7 +552,13 @@ class WhooshBackend:
         if self._searcher is None:
             self._searcher = ix.searcher()
         elif not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            try:
+                self._searcher = self._searcher.refresh()
+            except (ReaderClosed, OSError):
+                # Whoosh 2.7 retries opening a reader when a writer's clean-up deleted a segment
+                # file under it, but its retry closes the reused segment readers a second time
+                # (ReaderClosed). A searcher opened afresh, reusing nothing, has no such retry bug.
+                self._searcher = ix.searcher()
         if self._view is None or self._view.searcher is not self._searcher:
             live = {_segment_key(s.reader()) for s, _offset in self._searcher.leaf_searchers()}
             self._segments = {k: v for k, v in self._segments.items() if k in live}
