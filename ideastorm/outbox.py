@@ -231,11 +231,12 @@ def emit(topic: str, **payload: Any) -> int:
     """
     now = utcnow()
     names = current_app.extensions[EXTENSION].by_topic.get(topic, ())
-    event_id = db.session.execute(
+    connection = db.session.connection()
+    event_id = connection.execute(
         insert(_E).values(topic=topic, payload=payload, created_at=now).returning(_E.c.id)
     ).scalar_one()
     if names:
-        db.session.execute(insert(_D), [
+        connection.execute(insert(_D), [
             {"event_id": event_id, "subscriber": name, "attempts": 0, "next_attempt_at": now} for name in names
         ])
     db.session.info["outbox_emitted"] = True

@@ -108,7 +108,8 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
     is loaded or changed by it.
     """
     value = parse_value(value)
-    idea = db.session.execute(
+    connection = db.session.connection()  # Core on the session's connection: no ORM bookkeeping per statement
+    idea = connection.execute(
         select(_IDEAS.c.status, _IDEAS.c.promote_count, _IDEAS.c.demote_count, _IDEAS.c.score)
         .where(_IDEAS.c.id == idea_id)
     ).one_or_none()
@@ -116,7 +117,7 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
         raise DomainError("idea_not_found", _("There is no such idea."), status=404)
     if Status(idea.status) in CLOSED_STATUSES:
         raise VotingClosed(idea.status)
-    existing = db.session.execute(
+    existing = connection.execute(
         select(_VOTES.c.id, _VOTES.c.value, _VOTES.c.voted_at)
         .where(_VOTES.c.idea_id == idea_id, _VOTES.c.user_id == user_id)
     ).one_or_none()
@@ -126,19 +127,19 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
 
     now = utcnow()
     if existing is None:
-        db.session.execute(insert(_VOTES).values(idea_id=idea_id, user_id=user_id, value=value, voted_at=now))
+        connection.execute(insert(_VOTES).values(idea_id=idea_id, user_id=user_id, value=value, voted_at=now))
     else:
         guard = and_(_VOTES.c.id == existing.id, _VOTES.c.value == old)
         if value == 0:
-            done = db.session.execute(delete(_VOTES).where(guard))
+            done = connection.execute(delete(_VOTES).where(guard))
         else:
-            done = db.session.execute(update(_VOTES).where(guard).values(value=value, voted_at=now))
+            done = connection.execute(update(_VOTES).where(guard).values(value=value, voted_at=now))
         if done.rowcount != 1:
             raise Retry()
 
     d_promote = (value == 1) - (old == 1)
     d_demote = (value == -1) - (old == -1)
-    counters = db.session.execute(
+    counters = connection.execute(
         update(_IDEAS)
         .where(_IDEAS.c.id == idea_id, _IDEAS.c.status.not_in(_CLOSED))
         .values(
