@@ -7,11 +7,17 @@
 
 Everything runs through the real commands (`flask --app app db upgrade`, `demo seed`, `run`) in
 subprocesses of the Python running the benchmark, so run it with the project's virtualenv.
+
+The code under test is the checkout this Python imports `ideastorm` from (APP_ROOT): the project
+itself, unless PYTHONPATH names another checkout, e.g. a `git worktree` of an older commit for a
+"before" figure. Its `app.py`, migrations and templates are what the commands and servers run.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
+import importlib.util
 import os
 import secrets
 import socket
@@ -26,6 +32,19 @@ from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _code_root() -> Path:
+    """Where this Python imports `ideastorm` from, if that checkout has an app.py; else the project."""
+    spec = importlib.util.find_spec("ideastorm")
+    if spec is not None and spec.origin:
+        root = Path(spec.origin).resolve().parent.parent
+        if (root / "app.py").is_file():
+            return root
+    return PROJECT_ROOT
+
+
+APP_ROOT = _code_root()
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/"
 FLASK = [sys.executable, "-m", "flask", "--app", "app"]
@@ -39,7 +58,7 @@ class BenchError(RuntimeError):
 def _flask(env: dict[str, str], *args: str) -> str:
     """Run one `flask --app app` command; its output, or BenchError with that output."""
     result = subprocess.run(
-        [*FLASK, *args], cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [*FLASK, *args], cwd=APP_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     if result.returncode != 0:
         raise BenchError(f"`flask {' '.join(args)}` exited with {result.returncode}:\n{result.stdout[-3000:]}")
@@ -141,6 +160,7 @@ class Server:
     port: int
     log_path: str
     _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
+    pid: int | None = None  # the server process (gunicorn's master), for cpu_seconds()
 
     @property
     def base_url(self) -> str:
@@ -197,35 +217,189 @@ def running_server(env: dict[str, str], **config: str) -> Iterator[Server]:
     """
     port = _free_port()
     server_env = {**env, **{f"IDEASTORM_{name}": value for name, value in config.items()}}
-    with tempfile.NamedTemporaryFile("w+", prefix="ideastorm-bench-server-", suffix=".log", delete=False) as log:
-        process = subprocess.Popen(
-            [*FLASK, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"],
-            cwd=PROJECT_ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = Server(port, log.name)
-    try:
-        _wait_until_healthy(server, process)
+    command = [*FLASK, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload", "--no-debugger"]
+    with _serving(command, server_env, port, stop_seconds=10) as server:
         yield server
-    finally:
-        server.close()
-        process.terminate()
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], port: int, *, stop_seconds: float,
+             health_path: str = "/healthz") -> Iterator[Server]:
+    """Start ``command`` (a server on ``port``), wait until ``health_path`` answers 200; stop it on exit."""
+    with _background(command, env, "server") as (process, log_path):
+        server = Server(port, log_path, pid=process.pid)
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_until_healthy(server, process, health_path)
+            yield server
+        finally:
+            server.close()
+            _stop(process, stop_seconds)
+
+
+@contextmanager
+def _background(command: list[str], env: dict[str, str], name: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``command`` running in APP_ROOT with its output in a log file (deleted on exit); stopped on exit."""
+    with tempfile.NamedTemporaryFile("w+", prefix=f"ideastorm-bench-{name}-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen(command, cwd=APP_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process, log.name
+    finally:
+        _stop(process, 10)
         os.unlink(log.name)
 
 
-def _wait_until_healthy(server: Server, process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, seconds: float) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``seconds`` (a no-op once it has exited)."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _wait_until_healthy(server: Server, process: subprocess.Popen, health_path: str = "/healthz") -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise BenchError(f"the server exited with {process.returncode}:\n{server.log_tail()}")
         try:
-            if server.get("/healthz").status == 200:
+            if server.get(health_path).status == 200:
                 return
         except OSError:
             server.close()
         time.sleep(0.2)
-    raise BenchError(f"/healthz did not answer 200 within {SERVER_START_SECONDS} s:\n{server.log_tail()}")
+    raise BenchError(f"{health_path} did not answer 200 within {SERVER_START_SECONDS} s:\n{server.log_tail()}")
+
+
+# --- gunicorn, background commands and member accounts (bench/vote_storm.py) ---
+
+GUNICORN_CONFIG = PROJECT_ROOT / "ideastorm" / "gunicorn_config.py"
+
+
+@contextmanager
+def running_gunicorn(env: dict[str, str], app: str = "app:app", *, workers: int = 4,
+                     pythonpath: str | None = None, health_path: str = "/healthz", **config: str) -> Iterator[Server]:
+    """gunicorn with the production settings (ideastorm/gunicorn_config.py) on a free port; stopped on exit.
+
+    The settings file is this project's, loaded by path, so a checkout of other code (APP_ROOT)
+    is served with the same settings. ``app`` is a WSGI target (``module:name`` or
+    ``module:factory()``) found in APP_ROOT or in ``pythonpath``; ``config`` as for running_server.
+    """
+    port = _free_port()
+    server_env = {
+        **env, **{f"IDEASTORM_{name}": value for name, value in config.items()},
+        "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers),
+    }
+    command = [sys.executable, "-m", "gunicorn", "--config", str(GUNICORN_CONFIG),
+               "--no-control-socket"]  # no socket in $HOME shared with other servers
+    if pythonpath:
+        command += ["--pythonpath", pythonpath]
+    # gunicorn stops gracefully on SIGTERM: requests in progress get up to its graceful_timeout
+    with _serving([*command, app], server_env, port, stop_seconds=40, health_path=health_path) as server:
+        yield server
+
+
+@dataclass
+class Background:
+    """A long-running command (a worker, say) started by background_flask."""
+
+    process: subprocess.Popen
+    log_path: str
+
+    def log_tail(self, characters: int = 3000) -> str:
+        return Path(self.log_path).read_text(errors="replace")[-characters:]
+
+    def check_running(self) -> None:
+        if self.process.poll() is not None:
+            command = " ".join(map(str, self.process.args[len(FLASK):]))
+            raise BenchError(f"`flask --app app {command}` exited with {self.process.returncode}:\n{self.log_tail()}")
+
+
+@contextmanager
+def background_flask(env: dict[str, str], *args: str) -> Iterator[Background]:
+    """`flask --app app ARGS` running until the block ends (SIGTERM, then SIGKILL after 10 s)."""
+    with _background([*FLASK, *args], env, args[0] if args else "flask") as (process, log_path):
+        yield Background(process, log_path)
+
+
+def flask_command(env: dict[str, str], *args: str, input: str | None = None,
+                  timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run `flask --app app ARGS` and return its result (output and exit code) whatever the code."""
+    return subprocess.run(
+        [*FLASK, *args], cwd=APP_ROOT, env=env, input=input, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, timeout=timeout,
+    )
+
+
+def has_flask_command(env: dict[str, str], *names: str) -> bool:
+    """Whether the code under test has the command `flask --app app NAMES`.
+
+    Yes if its --help exits 0, no if click answers "No such command"; any other failure (the app
+    does not load, say) is a BenchError rather than a silent no.
+    """
+    result = flask_command(env, *names, "--help", timeout=120)
+    if result.returncode == 0:
+        return True
+    if "No such command" in result.stdout:
+        return False
+    raise BenchError(f"`flask {' '.join(names)} --help` exited with {result.returncode}:\n{result.stdout[-3000:]}")
+
+
+def create_members(env: dict[str, str], count: int, password: str, *, prefix: str = "bench-member",
+                   parallel: int = 2) -> list[str]:
+    """``count`` member accounts that can sign in with ``password`` (`users create --password-stdin`).
+
+    Returns their emails, ``<prefix>-001@example.com`` and so on; ``parallel`` commands at a time.
+    """
+    emails = [f"{prefix}-{n:03d}@example.com" for n in range(1, count + 1)]
+
+    def create(number_and_email: tuple[int, str]) -> None:
+        number, email = number_and_email
+        result = flask_command(env, "users", "create", "--email", email, "--name", f"Bench member {number}",
+                               "--password-stdin", input=password + "\n", timeout=300)
+        if result.returncode != 0:
+            raise BenchError(f"`users create --email {email}` exited with {result.returncode}:\n"
+                             f"{result.stdout[-3000:]}")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=parallel) as pool:
+        list(pool.map(create, enumerate(emails, start=1)))
+    return emails
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid`` and all its descendants (Linux /proc).
+
+    Children that exited count once their parent has waited for them (as gunicorn does for its workers).
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, list[str]]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = Path(entry.path, "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (command) "
+        stats[int(entry.name)] = (int(fields[1]), fields)
+    family, frontier = set(), {pid}
+    while frontier:
+        family |= frontier
+        frontier = {child for child, (parent, _) in stats.items() if parent in frontier} - family
+    # fields[11:15] are utime, stime, cutime, cstime (stat fields 14 to 17)
+    return sum(sum(int(v) for v in stats[p][1][11:15]) for p in family if p in stats) / ticks
+
+
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, all cores together (Linux /proc/stat).
+
+    Two readings give the share of the machine in use meanwhile, whoever used it.
+    """
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest time is inside user)
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (total - idle) / ticks, total / ticks
