@@ -135,3 +135,11 @@ def test_account_page_updates_profile_and_password(client, make_user, auth):
     assert ok.status_code == 302
     client.post_form("/logout")
     assert client.post_form("/login", {"email": user.email, "password": "brand new password"}).status_code == 302
+
+
+def test_a_message_flashed_twice_shows_once(client, make_idea):
+    idea = make_idea()
+    for _ in range(3):  # a visitor sent to sign in from several pages in a row
+        client.get(f"/ideas/{idea.id}/edit")
+    page = client.get("/login").get_data(as_text=True)
+    assert page.count("Please sign in to continue.") == 1
