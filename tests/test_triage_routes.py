@@ -58,6 +58,8 @@ def test_bulk_bad_input_applies_nothing(client, staff, make_idea):
         ({"ids": [str(n) for n in range(1, 10_001)], "status": "planned"}, 422),
         ({"ids": [], "status": "planned"}, 422),
         ({"ids": ["abc"], "status": "planned"}, 422),
+        ({"ids": [str(idea.id), "99999999999"], "status": "planned"}, 422),  # past a 32-bit id
+        ({"ids": ["-3"], "status": "planned"}, 422),
         ({"ids": [str(idea.id)]}, 422),
     ]
     for data, code in cases:

@@ -53,6 +53,8 @@ def bulk():
             ids = [int(v) for v in request.form.getlist("ids")]
         except ValueError:
             raise UserFacingError(422, _("Idea numbers must be whole numbers.")) from None
+        if not all(0 < i < 2**31 for i in ids):  # ids are 32-bit integers on every backend
+            raise UserFacingError(422, _("Idea numbers must be whole numbers."))
         try:
             count = services.bulk_apply(
                 current_user, ids, status=form.status.data or None, response=form.response.data,
