@@ -47,6 +47,21 @@ def test_every_ui_string_is_extracted():
     assert fresh_ids <= known_ids, f"run `make extract-messages`: {sorted(map(str, fresh_ids - known_ids))}"
 
 
+def test_every_template_string_reaches_the_catalog():
+    """Read independently of the extractor: a template it cannot parse (an unknown tag) is skipped
+    by it without a word, and its strings stayed English in French pages."""
+    marked = re.compile(r"""\b_\(\s*(["'])(.+?)\1\s*[,)]""")
+    with open(ROOT / "ideastorm/translations/messages.pot", "rb") as pot:
+        known_ids = {m.id for m in read_po(pot) if m.id}
+    missing = sorted(
+        f"{path.relative_to(ROOT)}: {match.group(2)}"
+        for path in (ROOT / "templates").rglob("*.html")
+        for match in marked.finditer(path.read_text(encoding="utf-8"))
+        if match.group(2) not in known_ids
+    )
+    assert not missing, missing
+
+
 def test_french_from_accept_language(client, make_idea):
     idea = make_idea(status="implemented")
     page = client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
