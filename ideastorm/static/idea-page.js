@@ -1,0 +1,1 @@
+// idea-page: progressive enhancement only; every control works without it.

@@ -1,0 +1,1 @@
+// triage: progressive enhancement only; every control works without it.
