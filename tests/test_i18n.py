@@ -98,3 +98,15 @@ def test_language_switch_is_remembered(client, make_user, auth):
     db.session.refresh(user)
     assert user.locale == "en"
     assert client.post_form("/locale", {"locale": "de"}).status_code == 400
+
+
+def test_the_sign_in_message_is_in_the_language_of_the_pages_that_follow(client, make_user, auth):
+    """A member who saved French, signing in from an English page, reads the message in French."""
+    user = make_user()
+    user.locale = "fr"
+    db.session.commit()
+    client.set_cookie("ideastorm_locale", "en")
+    auth.login(user)
+    page = client.get("/").get_data(as_text=True)
+    assert "Vous êtes connecté." in page
+    assert "You are signed in." not in page

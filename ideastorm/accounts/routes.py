@@ -1,5 +1,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db
@@ -36,6 +37,7 @@ def login():
         db.session.commit()
         if result.user:
             login_user(result.user, remember=form.remember.data)
+            refresh()  # the member's own language from now on, this message included
             flash(_("You are signed in."), "success")
             return redirect_next("main.home")
         if result.banned:
