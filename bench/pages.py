@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from dataclasses import asdict, dataclass
@@ -30,6 +31,10 @@ PAGES = [
     "/implemented",
     "/roadmap",
 ]
+# Idea pages are found on the running server: the most discussed idea (the longest thread) and
+# the newest one (a short page), so that the timed pages hold whatever the seed produced.
+IDEA_SOURCES = {"/ideas/<most discussed>": "/ideas?sort=discussed", "/ideas/<newest>": "/ideas?sort=new"}
+IDEA_LINK = re.compile(r'href="(/ideas/[0-9]+)[^"?#]*"')
 MAX_RATIO_TO_BASELINE = 10.0
 MAX_GROWTH = 1.5
 USERS_PER_IDEA = 0.2
@@ -59,21 +64,23 @@ class Run:
         return next(t for t in self.timings if t.path == path)
 
 
-def measure(server: Server, paths: list[str], rounds: int, warmup: int) -> list[Timing]:
+def measure(server: Server, paths: list[str], rounds: int, warmup: int,
+            aliases: dict[str, str] | None = None) -> list[Timing]:
     """Cold time (first request to a fresh server), then ``rounds`` round-robin passes after a warm-up.
 
     Every pass starts one path further, so no path always runs right after another, and machine
-    noise falls on all paths alike.
+    noise falls on all paths alike. ``aliases`` maps a label in ``paths`` to the URL it stands for.
     """
-    cold = {path: server.get_ok(path) for path in paths}
+    url = {path: (aliases or {}).get(path, path) for path in paths}
+    cold = {path: server.get_ok(url[path]) for path in paths}
     for _ in range(warmup):
         for path in paths:
-            server.get_ok(path)
+            server.get_ok(url[path])
     samples: dict[str, list[float]] = {path: [] for path in paths}
     for round_number in range(rounds):
         shift = round_number % len(paths)
         for path in paths[shift:] + paths[:shift]:
-            samples[path].append(server.get_ok(path).seconds)
+            samples[path].append(server.get_ok(url[path]).seconds)
     return [
         Timing(
             path=path,
@@ -84,6 +91,17 @@ def measure(server: Server, paths: list[str], rounds: int, warmup: int) -> list[
         )
         for path in paths
     ]
+
+
+def idea_pages(server: Server) -> dict[str, str]:
+    """For each label of IDEA_SOURCES, the first idea its list links to."""
+    found: dict[str, str] = {}
+    for label, source in IDEA_SOURCES.items():
+        match = IDEA_LINK.search(server.get_ok(source).body.decode())
+        if match is None:
+            raise BenchError(f"no idea link on {source}")
+        found[label] = match.group(1)
+    return found
 
 
 def bench_backend(backend: str, sizes: list[int], rounds: int, warmup: int, pg_url: str,
@@ -99,9 +117,10 @@ def bench_backend(backend: str, sizes: list[int], rounds: int, warmup: int, pg_u
                 f"{added['votes']:,} votes ...")
             seconds = seed(env, **added, seed=step)
             seeded = target
-            log(f"  seeded in {seconds:.0f} s; timing {len(PAGES) + 1} URLs, {rounds} rounds ...")
+            log(f"  seeded in {seconds:.0f} s; timing {len(PAGES) + len(IDEA_SOURCES) + 1} URLs, {rounds} rounds ...")
             with running_server(env, **server_config) as server:
-                timings = measure(server, [BASELINE, *PAGES], rounds, warmup)
+                ideas_at = idea_pages(server)
+                timings = measure(server, [BASELINE, *PAGES, *ideas_at], rounds, warmup, aliases=ideas_at)
             runs.append(Run(backend, ideas, target["users"], target["votes"], seconds, timings))
     return runs
 
@@ -117,7 +136,7 @@ def growth(run: Run, first: Run, path: str) -> float:
 def misses(run: Run, first: Run) -> dict[str, list[str]]:
     """Per page, the targets it misses in ``run``; growth is measured against ``first``, the smallest size."""
     found: dict[str, list[str]] = {}
-    for path in PAGES:
+    for path in [*PAGES, *IDEA_SOURCES]:
         ratio, grew = ratio_to_baseline(run, path), growth(run, first, path)
         found[path] = (
             ([f"{ratio:.2f}× {BASELINE}"] if ratio > MAX_RATIO_TO_BASELINE else [])
