@@ -90,6 +90,8 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_jinja_helpers(app: Flask) -> None:
+    from . import settings
     from .templating import init_app
 
     init_app(app)
+    settings.init_app(app)

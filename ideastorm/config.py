@@ -18,6 +18,9 @@ class DefaultConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SQLITE_BUSY_TIMEOUT_MS = 15_000
     SEARCH_INDEX_DIR: str | None = None
+    # Uploaded files (the site's logo); None means "uploads" in the instance folder.
+    UPLOADS_DIR: str | None = None
+    SITE_LOGO_MAX_BYTES = 512 * 1024
     VENDOR_DIR = str(PROJECT_ROOT / "node_modules")
 
     LANGUAGES = ("en", "fr")
@@ -70,6 +73,8 @@ def finalize(config: dict, instance_path: str) -> None:
         config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(instance_path, "ideastorm.db")
     if not config.get("SEARCH_INDEX_DIR"):
         config["SEARCH_INDEX_DIR"] = os.path.join(instance_path, "search-index")
+    if not config.get("UPLOADS_DIR"):
+        config["UPLOADS_DIR"] = os.path.join(instance_path, "uploads")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme many hosting platforms hand out
         uri = "postgresql://" + uri[len("postgres://"):]

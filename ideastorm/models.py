@@ -6,10 +6,11 @@ from .comments.models import Comment
 from .ideas.models import Category, Idea, Status, StatusChange, Tag, idea_tags
 from .outbox import OutboxEvent
 from .roles import Role
+from .settings.models import SiteSettings
 from .triage.models import DuplicateMerge, MergedVote, StaffNote
 from .votes.models import Vote
 
 __all__ = [
     "AuditEntry", "Category", "Comment", "DuplicateMerge", "Idea", "MergedVote", "OutboxEvent", "Role",
-    "StaffNote", "Status", "StatusChange", "Tag", "User", "Vote", "idea_tags",
+    "SiteSettings", "StaffNote", "Status", "StatusChange", "Tag", "User", "Vote", "idea_tags",
 ]

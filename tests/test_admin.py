@@ -6,7 +6,7 @@ from ideastorm.audit.models import AuditEntry
 from ideastorm.extensions import db
 from ideastorm.ideas.models import Category
 
-ADMIN_PAGES = ["/admin", "/admin/users", "/admin/categories", "/admin/audit"]
+ADMIN_PAGES = ["/admin", "/admin/users", "/admin/categories", "/admin/settings", "/admin/audit"]
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from ..extensions import db
 from ..ideas.models import Category, Idea
 from ..ideas.queries import paginate
 from ..security.permissions import can, login_required_for
+from ..settings.services import Upload, save_settings, site_settings
 from ..triage.services import set_banned
 from ..web import form_checks_csrf, get_or_404, page_arg, query_arg, redirect_next, render, run_form
 from . import services
-from .forms import CategoryEditForm, CategoryForm
+from .forms import CategoryEditForm, CategoryForm, SiteSettingsForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -128,8 +129,10 @@ def _categories_page(form: CategoryForm, status: int = 200, edited: CategoryEdit
 @form_checks_csrf
 def categories():
     form = CategoryForm()
-    outcome = run_form(form, lambda: services.create_category(current_user, form.name.data, form.slug.data,
-                                                              form.description.data), default_field="name")
+    outcome = run_form(form, lambda: services.create_category(
+        current_user, form.name.data, form.slug.data, form.description.data,
+        name_fr=form.name_fr.data, description_fr=form.description_fr.data,
+    ), default_field="name")
     if not outcome.done:
         return _categories_page(form, outcome.status)
     flash(_("The category %(name)s is created.", name=outcome.result.name), "success")
@@ -142,8 +145,10 @@ def categories():
 def edit_category(category_id: int):
     category = get_or_404(Category, category_id)
     form = CategoryEditForm(prefix=f"category-{category.id}")
-    outcome = run_form(form, lambda: services.update_category(current_user, category, form.name.data,
-                                                              form.description.data), default_field="name")
+    outcome = run_form(form, lambda: services.update_category(
+        current_user, category, form.name.data, form.description.data,
+        name_fr=form.name_fr.data, description_fr=form.description_fr.data,
+    ), default_field="name")
     if not outcome.done:
         return _categories_page(CategoryForm(formdata=None), outcome.status, form, category.id)
     flash(_("The category %(name)s is saved.", name=category.name), "success")
@@ -171,6 +176,33 @@ def archive_category(category_id: int):
 @login_required_for("admin")
 def unarchive_category(category_id: int):
     return _archive(category_id, False)
+
+
+# Site settings -------------------------------------------------------------------------
+
+
+def _upload(field) -> Upload | None:
+    file = field.data
+    if not file or not getattr(file, "filename", ""):
+        return None
+    return Upload(file.filename, file.read())
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required_for("admin")
+@form_checks_csrf
+def settings():
+    brand = site_settings()
+    # The stored values fill the page; a posted form is read alone (a missing field is empty).
+    form = SiteSettingsForm(obj=brand if request.method == "GET" else None)
+    outcome = run_form(form, lambda: save_settings(
+        current_user, name=form.name.data, accent=form.accent.data, welcome_en=form.welcome_en.data,
+        welcome_fr=form.welcome_fr.data, logo=_upload(form.logo), remove_logo=form.remove_logo.data,
+    ), default_field="name")
+    if not outcome.done:
+        return render("admin/settings.html", status=outcome.status, form=form, brand=brand)
+    flash(_("The site settings are saved."), "success")
+    return redirect(url_for("admin.settings"))
 
 
 # Audit log -----------------------------------------------------------------------------

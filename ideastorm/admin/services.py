@@ -7,6 +7,7 @@ the same transaction as the change, flushes, and raises ``DomainError``; the cal
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -24,6 +25,7 @@ from ..ideas.services import SLUG_MAX, slugify
 CATEGORY_NAME_MIN, CATEGORY_NAME_MAX = 2, 80
 CATEGORY_DESCRIPTION_MAX = 300
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+KEEP: Any = object()  # update_category: leave this field as it is
 
 
 def change_role(actor, user: User, role: str) -> None:
@@ -58,29 +60,46 @@ def change_role(actor, user: User, role: str) -> None:
     db.session.flush()
 
 
-def _clean(name: str, slug: str | None, description: str | None) -> tuple[str, str, str]:
-    """A category's fields checked: name 2-80 characters, one-line description up to 300,
-    address (slug) of lower-case letters, digits and single hyphens, derived from the name when empty."""
-    checks = Checks()
+def _name_and_description(checks: Checks, fields: tuple[str, str], name: str | None, description: str | None,
+                          *, required: str | None) -> tuple[str, str]:
+    """One language's category name (2-80 characters) and one-line description (up to 300)."""
+    name_field, description_field = fields
     name = " ".join(checks.text(
-        "name", name, minimum=CATEGORY_NAME_MIN, maximum=CATEGORY_NAME_MAX,
-        required=_("A category needs a name."),
+        name_field, name, minimum=CATEGORY_NAME_MIN, maximum=CATEGORY_NAME_MAX, required=required,
         too_short=_("A category name has at least %(n)d characters.", n=CATEGORY_NAME_MIN),
         too_long=_("A category name has at most %(n)d characters.", n=CATEGORY_NAME_MAX),
     ).split())
     description = " ".join(checks.text(
-        "description", description, maximum=CATEGORY_DESCRIPTION_MAX,
+        description_field, description, maximum=CATEGORY_DESCRIPTION_MAX,
         too_long=_("A description has at most %(n)d characters.", n=CATEGORY_DESCRIPTION_MAX),
     ).split())
+    return name, description
+
+
+def _clean_french(checks: Checks, name_fr: str | None, description_fr: str | None) -> tuple[str | None, str | None]:
+    """The French name and description are optional: None shows the English."""
+    name_fr, description_fr = _name_and_description(
+        checks, ("name_fr", "description_fr"), name_fr, description_fr, required=None)
+    return name_fr or None, description_fr or None
+
+
+def _clean(name: str, slug: str | None, description: str | None, checks: Checks | None = None,
+           *, finish: bool = True) -> tuple[str, str, str]:
+    """A category's fields checked: name 2-80 characters, one-line description up to 300,
+    address (slug) of lower-case letters, digits and single hyphens, derived from the name when empty."""
+    checks = checks if checks is not None else Checks()
+    name, description = _name_and_description(
+        checks, ("name", "description"), name, description, required=_("A category needs a name."))
     slug = (slug or "").strip()
     if slug and (len(slug) > SLUG_MAX or not SLUG_PATTERN.match(slug)):
         checks.fail("slug", "slug_invalid",
                     _("Use lower-case letters, digits and single hyphens, at most %(n)d characters.", n=SLUG_MAX))
-    checks.done()
+    if finish:
+        checks.done()
     return name, slug or slugify(name, fallback="category"), description
 
 
-def _check_unique(name: str, slug: str, exclude_id: int | None = None) -> None:
+def _check_unique(name: str, slug: str, exclude_id: int | None = None, name_fr: str | None = None) -> None:
     others = select(Category)
     if exclude_id is not None:
         others = others.where(Category.id != exclude_id)
@@ -90,6 +109,11 @@ def _check_unique(name: str, slug: str, exclude_id: int | None = None) -> None:
     if db.session.scalar(others.where(func.lower(Category.name) == name.lower()).limit(1)) is not None:
         raise DomainError("name_taken", _("Another category is already named %(name)s.", name=name),
                           "name")
+    if name_fr and db.session.scalar(
+        others.where(func.lower(Category.name_fr) == name_fr.lower()).limit(1)
+    ) is not None:
+        raise DomainError("name_taken", _("Another category is already named %(name)s.", name=name_fr),
+                          "name_fr")
 
 
 def _flush_or_duplicate() -> None:
@@ -101,14 +125,20 @@ def _flush_or_duplicate() -> None:
 
 
 def _state(category: Category) -> dict:
-    return {"name": category.name, "slug": category.slug, "description": category.description}
+    return {"name": category.name, "slug": category.slug, "description": category.description,
+            "name_fr": category.name_fr, "description_fr": category.description_fr}
 
 
-def create_category(actor, name: str, slug: str | None = None, description: str | None = None) -> Category:
-    name, slug, description = _clean(name, slug, description)
-    _check_unique(name, slug)
+def create_category(actor, name: str, slug: str | None = None, description: str | None = None, *,
+                    name_fr: str | None = None, description_fr: str | None = None) -> Category:
+    checks = Checks()
+    name, slug, description = _clean(name, slug, description, checks, finish=False)
+    name_fr, description_fr = _clean_french(checks, name_fr, description_fr)
+    checks.done()
+    _check_unique(name, slug, name_fr=name_fr)
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), -1))) + 1
-    category = Category(name=name, slug=slug, description=description, position=position)
+    category = Category(name=name, slug=slug, description=description, position=position,
+                        name_fr=name_fr, description_fr=description_fr)
     db.session.add(category)
     _flush_or_duplicate()
     record(actor, "category.create", ("category", category.id), after=_state(category))
@@ -116,14 +146,26 @@ def create_category(actor, name: str, slug: str | None = None, description: str 
     return category
 
 
-def update_category(actor, category: Category, name: str, description: str | None = None) -> None:
-    """Rename a category or change its description; its address (slug) stays."""
-    name, _slug, description = _clean(name, category.slug, description)
-    if name == category.name and description == category.description:
+def update_category(actor, category: Category, name: str, description: str | None = None, *,
+                    name_fr: str | None = KEEP, description_fr: str | None = KEEP) -> None:
+    """Rename a category or change its descriptions, in English and in French; its address (slug) stays.
+
+    An empty French name or description shows the English one to French readers; ``KEEP``
+    (the default) leaves the French text as it is."""
+    name_fr = category.name_fr if name_fr is KEEP else name_fr
+    description_fr = category.description_fr if description_fr is KEEP else description_fr
+    checks = Checks()
+    name, _slug, description = _clean(name, category.slug, description, checks, finish=False)
+    name_fr, description_fr = _clean_french(checks, name_fr, description_fr)
+    checks.done()
+    if (name, description, name_fr, description_fr) == (
+        category.name, category.description, category.name_fr, category.description_fr
+    ):
         return
-    _check_unique(name, category.slug, exclude_id=category.id)
+    _check_unique(name, category.slug, exclude_id=category.id, name_fr=name_fr)
     before = _state(category)
     category.name, category.description = name, description
+    category.name_fr, category.description_fr = name_fr, description_fr
     record(actor, "category.update", ("category", category.id), before=before, after=_state(category))
     outbox.emit("category.updated", category_id=category.id)
     _flush_or_duplicate()

@@ -108,3 +108,15 @@ RESPONSES = {
         "Merci, mais cela ne correspond pas à l'orientation du produit.",
     ],
 }
+
+
+# The default categories' French names and descriptions, by address (see ideas/defaults.py).
+CATEGORIES_FR = {
+    "products": ("Produits", "Le matériel et les logiciels livrés avec."),
+    "support": ("Assistance et services", "Aide, garantie, réparations et retours."),
+    "store": ("Boutique en ligne", "Achats, commandes, livraison et facturation."),
+    "apps": ("Applications et portails", "Nos sites web, portails et applications mobiles."),
+    "business": ("Entreprises et informatique", "Gestion de parc et besoins des entreprises."),
+    "sustainability": ("Développement durable", "Emballages, énergie, recyclage et réparation."),
+    "other": ("Autre", "Tout ce qui ne trouve pas sa place ailleurs."),
+}

@@ -65,6 +65,15 @@ def _chunks(rows: list, size: int = CHUNK):
         yield rows[start:start + size]
 
 
+def add_french_category_names() -> None:
+    """French names and descriptions for the default categories that have none yet."""
+    for category in db.session.scalars(select(Category).where(Category.slug.in_(corpus.CATEGORIES_FR))):
+        name_fr, description_fr = corpus.CATEGORIES_FR[category.slug]
+        category.name_fr = category.name_fr or name_fr
+        category.description_fr = category.description_fr or description_fr
+    db.session.flush()
+
+
 def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
          progress: Progress | None = None) -> SeedReport:
     """Add demo users, ideas, votes, comments and triage history (the caller commits, then indexes ``idea_ids``)."""
@@ -75,6 +84,7 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
     report = SeedReport()
 
     ensure_default_categories()
+    add_french_category_names()
     categories = db.session.scalars(select(Category.id).where(Category.is_archived.is_(False))).all()
 
     # People: members and one R&D account. Demo accounts have no password: nobody can sign in as them.

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..settings.services import site_settings
 from ..timeutil import utcnow
 from .services import FeedItem, newest_ideas, recently_implemented, xml_safe
 
@@ -43,13 +44,14 @@ def atom_response(kind: str, title: str, alternate: str, items: list[FeedItem]):
 @bp.get("/feeds/ideas.atom")
 def ideas():
     return atom_response(
-        "ideas", _("New ideas on IdeaStorm"), url_for("ideas.list_ideas", sort="new", _external=True), newest_ideas(),
+        "ideas", _("New ideas on %(site)s", site=site_settings().name),
+        url_for("ideas.list_ideas", sort="new", _external=True), newest_ideas(),
     )
 
 
 @bp.get("/feeds/implemented.atom")
 def implemented():
     return atom_response(
-        "implemented", _("Implemented ideas on IdeaStorm"), url_for("public.implemented", _external=True),
-        recently_implemented(),
+        "implemented", _("Implemented ideas on %(site)s", site=site_settings().name),
+        url_for("public.implemented", _external=True), recently_implemented(),
     )

@@ -47,9 +47,30 @@ class Category(db.Model):
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str] = mapped_column(String(300), default="")
+    # The French name and description; None falls back to the English ones.
+    name_fr: Mapped[str | None] = mapped_column(String(80))
+    description_fr: Mapped[str | None] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(Integer, default=0)
     is_archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def display_name(self, locale: str | None = None) -> str:
+        """The name in ``locale`` ("fr", "fr_FR"...), the English one when there is none."""
+        if locale and str(locale).startswith("fr") and self.name_fr:
+            return self.name_fr
+        return self.name
+
+    def display_description(self, locale: str | None = None) -> str:
+        if locale and str(locale).startswith("fr") and self.description_fr:
+            return self.description_fr
+        return self.description or ""
+
+    @property
+    def label(self) -> str:
+        """The name in the language of the current request (``categories|choices("slug", "label")``)."""
+        from flask_babel import get_locale
+
+        return self.display_name(str(get_locale() or ""))
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..i18n import LOCALE_COOKIE
 from ..ideas.queries import active_categories, ideas_query
 from ..public.queries import headline_counts
+from ..settings.services import brand_stylesheet, logo_path, site_settings, welcome_html
 from ..votes.services import votes_of
 from ..web import next_url, render
 
@@ -27,7 +28,7 @@ def home():
     ideas = db.session.scalars(ideas_query("trending").limit(HOME_IDEAS)).unique().all()
     return render(
         "main/home.html", ideas=ideas, headline=headline_counts(), categories=active_categories(),
-        my_votes=votes_of(current_user, ideas),
+        my_votes=votes_of(current_user, ideas), welcome=welcome_html(),
     )
 
 
@@ -71,4 +72,35 @@ def vendor(name: str):
     relative = VENDOR_FILES.get(name) or abort(404)
     path = Path(current_app.config["VENDOR_DIR"]) / relative
     response = send_from_directory(path.parent, path.name, max_age=7 * 24 * 3600)
+    return response
+
+
+YEAR = 365 * 24 * 3600
+
+
+@bp.get("/brand.css")
+def brand_css():
+    """The accent colour as Pico's variables; cached for a year under its version's URL."""
+    brand = site_settings()
+    response = make_response(brand_stylesheet(brand))
+    response.content_type = "text/css; charset=utf-8"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if request.args.get("v") == str(brand.version):
+        response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+    else:  # an old or missing version: the current sheet, to be checked again next time
+        response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/logo/<name>")
+def logo(name: str):
+    """The site's current logo; its name holds its content's hash, so it is cached for a year."""
+    brand = site_settings()
+    path = logo_path(name)
+    if path is None or name != brand.logo_file:
+        abort(404)
+    response = send_from_directory(Path(path).parent, name, mimetype=brand.logo_type, max_age=YEAR)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     return response
