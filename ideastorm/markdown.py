@@ -29,9 +29,25 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
 
 
-def render_markdown(text: str | None) -> Markup:
-    """Render member-written Markdown; scripts, event handlers and javascript: links never survive."""
-    html = _md.render(text or "")
+HEADING_SHIFT = 2  # a member's "# Title" is an <h3>: below the page's own <h1> and section <h2>s
+
+
+def _render(text: str, heading_shift: int) -> str:
+    tokens = _md.parse(text)
+    if heading_shift:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) + heading_shift)}"
+    return _md.renderer.render(tokens, _md.options, {})
+
+
+def render_markdown(text: str | None, heading_shift: int = HEADING_SHIFT) -> Markup:
+    """Render member-written Markdown; scripts, event handlers and javascript: links never survive.
+
+    Headings move ``heading_shift`` levels down (``#`` is an ``<h3>``, at most ``<h6>``), so a
+    member's text never outranks the page it is shown on.
+    """
+    html = _render(text or "", heading_shift)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

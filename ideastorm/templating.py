@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from flask import Flask, request, url_for
@@ -17,6 +18,31 @@ def time_ago(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_timedelta(value - utcnow(), add_direction=True)
+
+
+def iso_utc(value: datetime | None) -> str:
+    """A stored (naive UTC) timestamp as ISO 8601 with its zone, for <time datetime>."""
+    if value is None:
+        return ""
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def initials(name: str | None) -> str:
+    """One or two letters standing for a display name: first letters of its first and last words."""
+    words = [word for word in (name or "").split() if word[:1].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+AVATAR_COLOURS = 8
+
+
+def avatar_class(user_id: int | None) -> str:
+    """A stable colour class for a user's avatar (the same user, the same colour, everywhere)."""
+    digest = hashlib.blake2b(str(int(user_id or 0)).encode(), digest_size=4).digest()
+    return f"avatar-{int.from_bytes(digest, 'big') % AVATAR_COLOURS}"
 
 
 def url_with(**changes) -> str:
@@ -48,6 +74,9 @@ def init_app(app: Flask) -> None:
         datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
         slugify=slugify,
         choices=choices,
+        iso_utc=iso_utc,
+        initials=initials,
+        avatar_class=avatar_class,
     )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,

@@ -262,7 +262,7 @@ def test_an_empty_comment_is_refused_beside_the_box(client, member, make_idea):
     idea = make_idea()
     response = client.post_form(f"/ideas/{idea.id}/comments", {"body": "   "})
     assert response.status_code == 422
-    assert 'id="body-error"' in response.get_data(as_text=True)
+    assert 'id="comment-body-error"' in response.get_data(as_text=True)
 
 
 def test_the_category_form_shows_the_slug_rule(client, make_user, auth):

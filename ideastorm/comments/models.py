@@ -19,6 +19,8 @@ class Comment(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)  # its author's last edit
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
 
     author = relationship("User", lazy="joined", innerjoin=True)
+    idea = relationship("Idea", lazy="select")

@@ -7,6 +7,9 @@ another's.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,6 +20,7 @@ from ..extensions import db
 from ..search.suggest import duplicate_candidates
 from ..security.permissions import can
 from ..triage.forms import DuplicateForm, NoteForm, StatusForm
+from ..triage.models import DuplicateMerge
 from ..triage.services import notes_of
 from ..votes.services import votes_of
 from ..web import get_or_404
@@ -43,6 +47,35 @@ def staff_context(idea: Idea) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One moment of an idea's life: ``kind`` is "submitted", "status" (a StatusChange) or "merged"
+    (another idea merged into this one)."""
+
+    kind: str
+    at: datetime
+    change: StatusChange | None = None
+    merged: Idea | None = None
+
+
+def timeline_of(idea: Idea, history: list[StatusChange]) -> list[TimelineEntry]:
+    """The idea's timeline, oldest first: submission, status changes with their responses, merges."""
+    entries = [TimelineEntry("submitted", idea.created_at)]
+    entries += [TimelineEntry("status", change.created_at, change=change) for change in history]
+    merges = db.session.execute(
+        select(DuplicateMerge, Idea).join(Idea, Idea.id == DuplicateMerge.idea_id)
+        .where(DuplicateMerge.original_id == idea.id, DuplicateMerge.is_active.is_(True))
+    ).all()
+    entries += [TimelineEntry("merged", merge.created_at, merged=duplicate)
+                for merge, duplicate in merges if can(current_user, "view_idea", duplicate)]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def latest_response(history: list[StatusChange]) -> StatusChange | None:
+    """The newest status change that came with an official response."""
+    return next((change for change in reversed(history) if (change.response or "").strip()), None)
+
+
 def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **forms) -> dict:
     """Everything ideas/show.html (and its fragments) needs; ``forms`` replace the staff panel's blank ones."""
     history = db.session.scalars(
@@ -52,6 +85,8 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **for
     context = {
         "idea": idea,
         "history": history,
+        "timeline": timeline_of(idea, history),
+        "latest_response": latest_response(history),
         "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
         "comment_form": comment_form or CommentForm(formdata=None),
         "my_votes": votes_of(current_user, [idea]),

@@ -17,8 +17,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('edited_at', sa.DateTime(), nullable=True))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_column('edited_at')
