@@ -127,3 +127,68 @@ def test_notes_lock_hide_and_ban(staff, make_user, make_idea):
     assert (idea.comments_locked, idea.is_hidden, member.is_banned, admin.is_banned) == (True, True, True, False)
     actions = list(db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions == ["idea.note", "idea.lock", "idea.hide", "user.ban"]
+
+
+def test_bulk_undo_restores_status_response_category_and_tag(staff, make_idea):
+    from ideastorm import search
+    from ideastorm.ideas import counters
+    from ideastorm.ideas.models import Category
+    from ideastorm.outbox import OutboxEvent
+    from ideastorm.search.interface import SearchQuery
+
+    first, second = make_idea(title="Bulk undone first idea"), make_idea(title="Bulk undone second idea")
+    services.change_status(staff, first, "under_review", "Looking into it.")
+    db.session.commit()
+    other = db.session.scalar(select(Category).where(Category.slug == "other"))
+    before = [(i.status, i.status_changed_at, i.category_id, [t.name for t in i.tags])
+              for i in (db.session.get(Idea, first.id), db.session.get(Idea, second.id))]
+    counted = counters.values()
+
+    batch = services.bulk_apply(staff, [second.id, first.id], status="implemented", response="Done.",
+                                category_id=other.id, tag="shipped")
+    db.session.commit()
+    assert [item.idea_id for item in batch.items] == [second.id, first.id]  # in the order chosen
+    assert counters.values()["implemented"] == counted["implemented"] + 2
+    search.sync()
+    assert search.backend().query(SearchQuery("bulk undone", status="implemented")).total == 2
+
+    events_before = db.session.scalar(select(func.count()).select_from(OutboxEvent))
+    result = services.undo_batch(staff, batch)
+    db.session.commit()
+    assert [i.id for i in result.restored] == [second.id, first.id] and result.skipped == []
+    db.session.expire_all()
+    after = [(i.status, i.status_changed_at, i.category_id, [t.name for t in i.tags])
+             for i in (db.session.get(Idea, first.id), db.session.get(Idea, second.id))]
+    assert after == before
+    history = db.session.execute(select(StatusChange.idea_id, StatusChange.to_status, StatusChange.response)
+                                 .order_by(StatusChange.id)).all()
+    assert history == [(first.id, "under_review", "Looking into it.")]
+    assert counters.values() == counted and counters.differences() == {}
+    topics = db.session.scalars(select(OutboxEvent.topic).order_by(OutboxEvent.id).offset(events_before)).all()
+    assert topics.count("idea.status_changed") == 2
+    search.sync()
+    assert search.backend().query(SearchQuery("bulk undone", status="implemented")).total == 0
+    assert search.backend().query(SearchQuery("bulk undone")).total == 2
+
+    with pytest.raises(DomainError, match="already undone"):
+        services.undo_batch(staff, batch)
+    db.session.rollback()
+    actions = db.session.scalars(select(AuditEntry.action).where(AuditEntry.target_type == "batch")).all()
+    assert actions == ["triage.bulk", "triage.bulk_undo"]
+
+
+def test_merge_preview_counts_what_moves(staff, make_user, make_idea):
+    from ideastorm.comments.services import add_comment
+
+    a, b = make_idea(), make_idea()
+    both, only_a = make_user(), make_user()
+    cast_vote(both.id, a.id, 1)
+    cast_vote(both.id, b.id, -1)
+    cast_vote(only_a.id, a.id, -1)
+    add_comment(make_user(), a, "Same as the other one")
+    db.session.commit()
+    db.session.expire_all()
+    preview = services.merge_preview(db.session.get(Idea, a.id), db.session.get(Idea, b.id))
+    assert (preview.votes_moving, preview.votes_set_aside, preview.comments) == (1, 1, 1)
+    with pytest.raises(DomainError, match="itself"):
+        services.merge_preview(a, a)

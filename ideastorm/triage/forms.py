@@ -51,5 +51,5 @@ class BulkForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.status.choices = _status_choices(blank=_l("Keep status"))
         self.category.choices = [SelectChoice("", _l("Keep category"))] + [
-            SelectChoice(str(c.id), c.name) for c in active_categories()
+            SelectChoice(str(c.id), c.label) for c in active_categories()
         ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Select
+from sqlalchemy import Select, func
 
+from ..extensions import db
 from ..ideas.models import Category, Idea, Status, Tag
 from ..ideas.queries import ideas_query
 from ..timeutil import utcnow
@@ -13,7 +14,9 @@ from ..timeutil import utcnow
 AWAITING = (Status.NEW.value, Status.UNDER_REVIEW.value)
 QUEUE_SORTS = {
     "oldest": (Idea.created_at.asc(), Idea.id.asc()),
+    "newest": (Idea.created_at.desc(), Idea.id.desc()),
     "score": (Idea.score.desc(), Idea.id.asc()),
+    "comments": (Idea.comment_count.desc(), Idea.id.asc()),
 }
 
 
@@ -26,3 +29,8 @@ def queue_query(*, sort: str = "oldest", status: str | None = None, category: Ca
     if min_score is not None:
         query = query.where(Idea.score >= min_score)
     return query.order_by(*QUEUE_SORTS[sort])
+
+
+def queue_total(query: Select) -> int:
+    """How many ideas the queue's filters match (the awaiting ideas are few enough to count)."""
+    return db.session.scalar(query.with_only_columns(func.count(Idea.id)).order_by(None)) or 0

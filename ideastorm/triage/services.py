@@ -7,6 +7,8 @@ caller (a view, the CLI, the API or a worker) commits once, so several compose.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
@@ -21,7 +23,7 @@ from ..ideas.ranking import recount
 from ..ideas.services import MAX_TAGS, normalize_tags, tags_named
 from ..timeutil import utcnow
 from ..votes.models import Vote
-from .models import DuplicateMerge, MergedVote, StaffNote
+from .models import DuplicateMerge, MergedVote, StaffNote, TriageBatch, TriageBatchItem
 
 RESPONSE_MAX = 10_000
 NOTE_MAX = 5_000
@@ -35,22 +37,31 @@ def _clean_response(response: str | None) -> str | None:
     return response or None
 
 
-def _record_status(actor, idea: Idea, to_status: str, response: str | None) -> None:
-    db.session.add(StatusChange(
+def _adjust_implemented(idea: Idea, from_status: str, to_status: str) -> None:
+    implemented = Status.IMPLEMENTED.value
+    if not idea.is_hidden and (from_status == implemented) != (to_status == implemented):
+        counters.adjust(counters.IMPLEMENTED, 1 if to_status == implemented else -1)
+
+
+def _record_status(actor, idea: Idea, to_status: str, response: str | None) -> StatusChange:
+    change = StatusChange(
         idea_id=idea.id, actor_id=actor.id, from_status=idea.status, to_status=to_status, response=response,
-    ))
+    )
+    db.session.add(change)
     record(actor, "idea.status", idea, before={"status": idea.status},
            after={"status": to_status, "response": response})
-    implemented = Status.IMPLEMENTED.value
-    if not idea.is_hidden and (idea.status == implemented) != (to_status == implemented):
-        counters.adjust(counters.IMPLEMENTED, 1 if to_status == implemented else -1)
+    _adjust_implemented(idea, idea.status, to_status)
     idea.status = to_status
     idea.status_changed_at = utcnow()
     outbox.emit("idea.status_changed", idea_id=idea.id, status=to_status)
+    return change
 
 
-def change_status(actor, idea: Idea, status: str, response: str | None = None) -> None:
-    """Move ``idea`` to ``status`` with an optional official response (same status: a response only)."""
+def change_status(actor, idea: Idea, status: str, response: str | None = None) -> StatusChange | None:
+    """Move ``idea`` to ``status`` with an optional official response (same status: a response only).
+
+    Returns the timeline entry added, or None when there was nothing new to record.
+    """
     try:
         target = Status(status)
     except ValueError:
@@ -62,9 +73,10 @@ def change_status(actor, idea: Idea, status: str, response: str | None = None) -
         raise DomainError("is_duplicate", _("This idea is a duplicate: undo that first."), "status", status=409)
     response = _clean_response(response)
     if idea.status == target.value and not response:
-        return
-    _record_status(actor, idea, target.value, response)
+        return None
+    change = _record_status(actor, idea, target.value, response)
     db.session.flush()
+    return change
 
 
 def recount_idea(idea_id: int) -> None:
@@ -87,13 +99,10 @@ def _lock(*ideas: Idea) -> None:
     db.session.execute(select(Idea.id).where(Idea.id.in_(ids)).order_by(Idea.id).with_for_update())
 
 
-def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = None) -> DuplicateMerge:
-    """Make ``idea`` a duplicate of ``original``; its votes move there, one per member at most."""
+def _check_mergeable(idea: Idea, original: Idea) -> None:
+    """The rules of a merge, as the ideas stand now (DomainError on field ``original_id``)."""
     if idea.id == original.id:
         raise DomainError("duplicate_of_itself", _("An idea cannot be a duplicate of itself."), "original_id")
-    _lock(idea, original)
-    db.session.refresh(idea)
-    db.session.refresh(original)
     if idea.status == Status.DUPLICATE.value:
         raise DomainError("is_duplicate", _("This idea is already a duplicate."), "original_id", status=409)
     if original.status == Status.DUPLICATE.value:
@@ -105,6 +114,35 @@ def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = Non
         raise DomainError("has_duplicates",
                           _("Other ideas are duplicates of this one: it cannot become a duplicate itself."),
                           "original_id")
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What merging an idea into another would do, shown before it is confirmed."""
+
+    votes_moving: int  # votes that move to the original
+    votes_set_aside: int  # members who voted on both: their vote on the original is kept
+    comments: int  # visible comments; they stay on the duplicate, which links to the original
+
+
+def merge_preview(idea: Idea, original: Idea) -> MergePreview:
+    """Check that ``idea`` may be merged into ``original`` (DomainError if not) and count what it moves."""
+    _check_mergeable(idea, original)
+    voters_on_original = select(Vote.user_id).where(Vote.idea_id == original.id)
+    total = db.session.scalar(select(func.count()).select_from(Vote).where(Vote.idea_id == idea.id)) or 0
+    shared = db.session.scalar(select(func.count()).select_from(Vote).where(
+        Vote.idea_id == idea.id, Vote.user_id.in_(voters_on_original))) or 0
+    return MergePreview(votes_moving=total - shared, votes_set_aside=shared, comments=idea.comment_count)
+
+
+def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = None) -> DuplicateMerge:
+    """Make ``idea`` a duplicate of ``original``; its votes move there, one per member at most."""
+    if idea.id == original.id:
+        raise DomainError("duplicate_of_itself", _("An idea cannot be a duplicate of itself."), "original_id")
+    _lock(idea, original)
+    db.session.refresh(idea)
+    db.session.refresh(original)
+    _check_mergeable(idea, original)
     response = _clean_response(response)
 
     merge = DuplicateMerge(idea_id=idea.id, original_id=original.id, actor_id=actor.id,
@@ -233,8 +271,11 @@ MAX_BULK = 500
 
 
 def bulk_apply(actor, idea_ids: list[int], *, status: str | None = None, response: str | None = None,
-               category_id: int | None = None, tag: str | None = None) -> int:
-    """Apply one status (with one shared response), a category and/or a tag to many ideas, all or nothing."""
+               category_id: int | None = None, tag: str | None = None) -> TriageBatch:
+    """Apply one status (with one shared response), a category and/or a tag to many ideas, all or nothing.
+
+    The batch keeps each idea's state before, so ``undo_batch`` can put them all back.
+    """
     unique_ids = list(dict.fromkeys(idea_ids))
     if not unique_ids:
         raise DomainError("nothing_selected", _("Select at least one idea."), "ids")
@@ -253,9 +294,16 @@ def bulk_apply(actor, idea_ids: list[int], *, status: str | None = None, respons
         if category is None or category.is_archived:
             raise DomainError("category_invalid", _("Choose one of the categories."), "category")
     tags = tags_named(normalize_tags(tag)[:1]) if tag else []
-    for idea in ideas:
+    batch = TriageBatch(actor_id=actor.id, status=status or None)
+    db.session.add(batch)
+    order = {idea_id: n for n, idea_id in enumerate(unique_ids)}
+    for idea in sorted(ideas, key=lambda i: order[i.id]):  # in the order they were chosen (the queue's)
+        item = TriageBatchItem(idea_id=idea.id, previous_status=idea.status,
+                               previous_status_changed_at=idea.status_changed_at,
+                               previous_category_id=idea.category_id)
         if status:
-            change_status(actor, idea, status, response)
+            change = change_status(actor, idea, status, response)
+            item.status_change_id = change.id if change is not None else None
         if category is not None and idea.category_id != category.id:
             record(actor, "idea.category", idea, before={"category_id": idea.category_id},
                    after={"category_id": category.id})
@@ -268,6 +316,103 @@ def bulk_apply(actor, idea_ids: list[int], *, status: str | None = None, respons
                                       "tag")
                 record(actor, "idea.tag", idea, after={"tag": new_tag.name})
                 idea.tags.append(new_tag)
+                item.added_tag_id = new_tag.id
                 outbox.emit("idea.updated", idea_id=idea.id)
+        item.after_status = idea.status
+        item.after_category_id = category.id if category is not None else idea.category_id
+        batch.items.append(item)
     db.session.flush()
-    return len(ideas)
+    last_changes = _last_changes([i.id for i in ideas])
+    for item in batch.items:
+        item.last_change_id = last_changes.get(item.idea_id)
+    record(actor, "triage.bulk", ("batch", batch.id), after={
+        "ideas": [item.idea_id for item in batch.items], "status": status or None,
+        "response": _clean_response(response) if status else None,
+        "category_id": category.id if category is not None else None, "tag": tags[0].name if tags else None,
+    })
+    db.session.flush()
+    return batch
+
+
+def _last_changes(idea_ids: list[int]) -> dict[int, int]:
+    """Each idea's latest timeline entry (status change) id."""
+    if not idea_ids:
+        return {}
+    return dict(db.session.execute(
+        select(StatusChange.idea_id, func.max(StatusChange.id)).where(StatusChange.idea_id.in_(idea_ids))
+        .group_by(StatusChange.idea_id)
+    ).all())
+
+
+def find_batch(batch_id: int) -> TriageBatch | None:
+    """A batch of bulk changes, if it exists."""
+    return db.session.get(TriageBatch, batch_id)
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    restored: list[Idea]
+    skipped: list[Idea]  # changed since the batch: left as they are
+
+
+def _changed_since(item: TriageBatchItem, idea: Idea, last_change_id: int | None) -> bool:
+    return (idea.status != item.after_status or idea.category_id != item.after_category_id
+            or last_change_id != item.last_change_id)
+
+
+def undo_batch(actor, batch: TriageBatch) -> UndoResult:
+    """Put every idea of ``batch`` back as it was before it: status, official response, category, tag.
+
+    An idea changed since (another status, response or category) is left as it is and named
+    in the result; an undone batch cannot be undone again; nothing to restore is refused.
+    """
+    db.session.execute(select(TriageBatch.id).where(TriageBatch.id == batch.id).with_for_update())
+    db.session.refresh(batch)
+    if batch.undone_at is not None:
+        raise DomainError("batch_undone", _("This bulk action was already undone."), status=409)
+    idea_ids = sorted(item.idea_id for item in batch.items)
+    db.session.execute(select(Idea.id).where(Idea.id.in_(idea_ids)).order_by(Idea.id).with_for_update())
+    ideas = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.id.in_(idea_ids))).unique()}
+    for idea in ideas.values():
+        db.session.refresh(idea)
+    last_changes = _last_changes(list(ideas))
+    restored, skipped = [], []
+    for item in batch.items:
+        idea = ideas.get(item.idea_id)
+        if idea is None:
+            continue
+        if _changed_since(item, idea, last_changes.get(idea.id)):
+            skipped.append(idea)
+            continue
+        if item.status_change_id is not None:
+            change = db.session.get(StatusChange, item.status_change_id)
+            if change is not None:
+                db.session.delete(change)
+            if idea.status != item.previous_status:
+                _adjust_implemented(idea, idea.status, item.previous_status)
+            record(actor, "idea.status", idea, before={"status": idea.status},
+                   after={"status": item.previous_status, "undo_of_batch": batch.id})
+            idea.status = item.previous_status
+            idea.status_changed_at = item.previous_status_changed_at
+            outbox.emit("idea.status_changed", idea_id=idea.id, status=idea.status)
+        if item.previous_category_id != idea.category_id:
+            record(actor, "idea.category", idea, before={"category_id": idea.category_id},
+                   after={"category_id": item.previous_category_id, "undo_of_batch": batch.id})
+            idea.category_id = item.previous_category_id
+            outbox.emit("idea.updated", idea_id=idea.id)
+        if item.added_tag_id is not None:
+            tag = next((t for t in idea.tags if t.id == item.added_tag_id), None)
+            if tag is not None:
+                record(actor, "idea.untag", idea, before={"tag": tag.name}, after={"undo_of_batch": batch.id})
+                idea.tags.remove(tag)
+                outbox.emit("idea.updated", idea_id=idea.id)
+        restored.append(idea)
+    if not restored:
+        raise DomainError("batch_changed",
+                          _("Nothing was undone: every idea of this bulk action has changed since."), status=409)
+    batch.undone_at = utcnow()
+    batch.undone_by_id = actor.id
+    record(actor, "triage.bulk_undo", ("batch", batch.id), before={"ideas": [i.id for i in restored]},
+           after={"skipped": [i.id for i in skipped]})
+    db.session.flush()
+    return UndoResult(restored=restored, skipped=skipped)
