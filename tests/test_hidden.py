@@ -57,7 +57,7 @@ def _assert_search_finds_only_the_public_idea(client, visible, idea, who):
         assert ">1 result<" in body, (who, url)
     # Its own word finds nothing: neither the hidden idea nor the idea under the hidden comment.
     body = client.get(_search_url("zanzibar")).get_data(as_text=True)
-    assert ">0 results<" in body and 'id="hit-' not in body, who
+    assert "No idea matches “zanzibar”" in body and 'id="hit-' not in body, who
     response = client.get(_similar_url(SECRET))
     body = response.get_data(as_text=True)
     assert response.status_code == 200, who

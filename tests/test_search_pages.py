@@ -122,6 +122,50 @@ def test_did_you_mean(client, corpus):
     assert hit_ids(page_of(client, link.group(1).replace("&amp;", "&"))) == [corpus["csv"].id]
 
 
+def facet_headings(html: str) -> list[str]:
+    return re.findall(r'<h3 id="facet-(\w+)">', html)
+
+
+def test_no_results_offer_to_submit_the_words_as_an_idea(client, corpus, member):
+    query = '<b>Solar</b> & "panel" roof -mobile'
+    html = page_of(client, "/search", query_string={"q": query})
+    assert hit_ids(html) == [] and facet_headings(html) == [] and 'class="facets"' not in html
+    assert "None</li>" not in html
+    assert "No idea matches “&lt;b&gt;Solar&lt;/b&gt; &amp; &#34;panel&#34; roof -mobile”" in html
+    assert "<b>Solar" not in html
+    link = re.search(r'<a href="([^"]+)" role="button" class="search-propose-link">([^<]+)</a>', html)
+    assert link.group(1) == "/ideas/new?title=%3Cb%3ESolar%3C/b%3E+%26+panel+roof"
+    assert link.group(2) == "Submit “&lt;b&gt;Solar&lt;/b&gt; &amp; panel roof” as a new idea"
+    form = page_of(client, link.group(1))
+    assert re.search(r'<input[^>]+id="title"[^>]+value="&lt;b&gt;Solar&lt;/b&gt; &amp; panel roof"', form)
+    # The live search fragment says the same.
+    fragment = client.get("/search", query_string={"q": "solar roof"}, headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert text.lstrip().startswith('<div id="search-results"') and facet_headings(text) == []
+    assert 'href="/ideas/new?title=Solar+roof"' in text and "No idea matches “solar roof”" in text
+
+
+def test_no_results_for_a_visitor_offer_to_log_in_first(client, corpus):
+    html = page_of(client, "/search?q=solar+roof")
+    link = re.search(r'<a href="([^"]+)" role="button" class="search-propose-link">([^<]+)</a>', html)
+    assert link.group(1) == "/login?next=/ideas/new?title%3DSolar%2Broof"
+    assert link.group(2) == "Log in to submit it as a new idea"
+    assert "/ideas/new?title=" not in html
+
+
+def test_no_results_under_filters_suggest_removing_them(client, corpus):
+    html = page_of(client, "/search?q=mode&status=implemented&tag=mobile")
+    assert hit_ids(html) == [] and facet_headings(html) == []
+    assert 'href="/search?q=mode&amp;tag=mobile" class="search-unfilter">Search again without the filter “Implemented”' in html
+    assert 'href="/search?q=mode&amp;status=implemented" class="search-unfilter">Search again without the filter “#mobile”' in html
+    assert re.search(r'find <a href="/search\?q=mode" class="search-unfilter-all">3 ideas</a>', html)
+    nowhere = page_of(client, "/search?q=zzyzx&status=planned")
+    assert "these words find no idea either" in nowhere and "search-unfilter" not in nowhere
+    assert "these words find" not in page_of(client, "/search?q=zzyzx")  # no filter, nothing to remove
+    # A misspelling still gets its "did you mean" beside the other suggestions.
+    assert 'class="suggestion">spreadsheet</a>?' in page_of(client, "/search?q=spredsheet&category=support")
+
+
 def test_phrases_and_excluded_words(client, corpus):
     assert hit_ids(page_of(client, '/search?q="dark mode"')) == [corpus["dark"].id]
     assert hit_ids(page_of(client, "/search?q=mode -mobile")) == [corpus["reading"].id]
@@ -135,7 +179,7 @@ def test_hidden_ideas_never_appear(client, corpus, make_user, auth, as_member):
         html = page_of(client, url)
         assert "Secret dark mode prototype for the app" not in html and "Nobody outside" not in html
         assert f"/ideas/{corpus['hidden'].id}\"" not in html and corpus["hidden"].id not in hit_ids(html)
-    assert "0 results" in page_of(client, "/search?q=prototype")
+    assert "No idea matches “prototype”" in page_of(client, "/search?q=prototype")
 
 
 def test_an_idea_hidden_later_leaves_the_results(client, corpus, make_user):
@@ -145,7 +189,7 @@ def test_an_idea_hidden_later_leaves_the_results(client, corpus, make_user):
     set_idea_hidden(make_user("staff"), corpus["csv"], True)
     db.session.commit()
     index_now()
-    assert "0 results" in page_of(client, "/search?q=tickets")
+    assert "No idea matches “tickets”" in page_of(client, "/search?q=tickets")
     assert "support tickets" not in page_of(client, "/search/similar?title=Export+my+support+tickets")
 
 
@@ -231,10 +275,10 @@ def test_staff_get_duplicate_candidates(client, corpus, make_user, make_idea, au
     html = page_of(client, f"/ideas/{idea.id}")
     candidates = html[html.index("Possible duplicates"):]
     candidates = candidates[:candidates.index("</ul>")]
-    assert f'<input type="hidden" name="original_id" value="{corpus["dark"].id}">' in candidates
-    assert f'action="/ideas/{idea.id}/duplicate"' in candidates
-    assert f'value="{idea.id}"' not in candidates and f'value="{corpus["hidden"].id}"' not in candidates
-    response = client.post_form(f"/ideas/{idea.id}/duplicate", {"original_id": str(corpus["dark"].id)})
+    # Each candidate leads to the merge confirmation (no one-click merge).
+    assert f'href="/ideas/{idea.id}/merge/confirm?into={corpus["dark"].id}"' in candidates
+    assert f'into={idea.id}"' not in candidates and f'into={corpus["hidden"].id}"' not in candidates
+    response = client.post_form(f"/ideas/{idea.id}/duplicate", {"original_id": str(corpus["dark"].id), "confirm": "1"})
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).status == "duplicate"

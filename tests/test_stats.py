@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from html.parser import HTMLParser
 
@@ -179,7 +180,13 @@ def test_every_figure_of_a_known_dataset(client, dataset):
         "Ideas awaiting a first answer": ["2"],
     }
     assert 'data-seconds="129600"' in html
-    assert "Updated" in html and "<time datetime=" in html
+    assert 'class="stats-computed"' not in html  # the cache time is for staff
+
+
+def percent(length: str) -> float:
+    """A horizontal length of a chart: a percentage of the chart's width."""
+    assert length.endswith("%"), length
+    return float(length[:-1])
 
 
 def test_bars_carry_their_value_in_title_and_size(client, dataset):
@@ -188,15 +195,63 @@ def test_bars_carry_their_value_in_title_and_size(client, dataset):
     assert [bar["title"] for bar in funnel] == [
         "Submitted: 8", "Under review: 4", "Planned: 3", "In progress: 2", "Implemented: 1",
     ]
-    widths = [float(bar["width"]) for bar in funnel]
+    widths = [percent(bar["width"]) for bar in funnel]
     assert widths == sorted(widths, reverse=True) and widths[-1] > 0
     assert widths[1] == pytest.approx(widths[0] / 2)
+    assert all(percent(bar["x"]) == 0 for bar in funnel)
     votes = {bar["data-label"]: bar for bar in page.bars["chart-votes"]}
     assert float(votes["Jan 2025"]["height"]) == pytest.approx(float(votes["Feb 2025"]["height"]) * 2)
     assert float(votes["Mar 2025"]["height"]) == 0
     products = [bar for bar in page.bars["chart-categories"] if bar["data-label"] == "Products"]
     assert [bar["title"] for bar in products] == ["Products, Planned: 1 (50%)", "Products, Implemented: 1 (50%)"]
-    assert float(products[0]["width"]) == pytest.approx(float(products[1]["width"]))
+    assert percent(products[0]["width"]) == pytest.approx(percent(products[1]["width"]))
+    # The charts fill the page's width and draw text at its own size (no viewBox to scale it).
+    assert 'width="100%"' in client.get("/stats").get_data(as_text=True)
+    assert "viewBox" not in client.get("/stats").get_data(as_text=True)
+
+
+def test_compared_bars_share_one_scale(client, dataset):
+    page = StatsPage(client.get("/stats").get_data(as_text=True))
+    # Every status, in the funnel or declined and duplicates, on the scale of the largest (Submitted: 8).
+    statuses = page.bars["chart-funnel"] + page.bars["chart-closed"]
+    per_idea = percent(statuses[0]["width"]) / 8
+    assert per_idea > 0
+    for bar in statuses:
+        assert percent(bar["width"]) == pytest.approx(int(bar["data-value"]) * per_idea, abs=0.01), bar["title"]
+    assert percent(page.bars["chart-closed"][0]["width"]) == pytest.approx(percent(statuses[0]["width"]) / 8, abs=0.01)
+    # Each category's bar is as long as its number of ideas (Support & services: 3, the largest),
+    # its segments end to end.
+    lengths: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    for bar in page.bars["chart-categories"]:
+        label = bar["data-label"]
+        assert percent(bar["x"]) == pytest.approx(ends.get(label, 0.0), abs=0.02)
+        ends[label] = percent(bar["x"]) + percent(bar["width"])
+        lengths[label] = lengths.get(label, 0.0) + percent(bar["width"])
+    per_idea = lengths["Support & services"] / 3
+    assert lengths == pytest.approx({"Products": 2 * per_idea, "Support & services": 3 * per_idea,
+                                     "Online store": per_idea, "No category": 2 * per_idea}, abs=0.03)
+
+
+@pytest.mark.parametrize("role, shown", [(None, False), ("member", False), ("staff", True), ("admin", True)])
+def test_the_cache_time_is_shown_to_staff_only(client, dataset, make_user, auth, role, shown):
+    if role:
+        auth.login(make_user(role))
+    html = client.get("/stats").get_data(as_text=True)
+    assert ('class="stats-computed"' in html) is shown
+    assert ("Only staff see this line" in html) is shown
+    if shown:
+        assert re.search(r'<p class="stats-computed"><small>\s*Figures as of <time datetime="[^"]+Z">', html)
+
+
+def test_every_table_is_collapsed_under_its_chart(client, dataset):
+    html = client.get("/stats").get_data(as_text=True)
+    for chart_id, table_id in [("chart-funnel", "table-funnel"), ("chart-closed", "table-closed"),
+                               ("chart-votes", "table-activity"), ("chart-categories", "table-categories")]:
+        after = html[html.index(f'id="{chart_id}"'):]
+        after = after[after.index("</figure>"):]
+        assert re.match(r'</figure>\s*<details class="stats-numbers">\s*<summary>Show the numbers</summary>'
+                        r'\s*<div class="overflow-auto">\s*<table id="' + table_id + '"', after), chart_id
 
 
 def test_an_empty_site(client):

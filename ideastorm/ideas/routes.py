@@ -53,7 +53,7 @@ def _idea_form(form: IdeaForm, idea=None):
 @login_required_for("submit_idea")
 @form_checks_csrf
 def new_idea():
-    return _idea_form(IdeaForm())
+    return _idea_form(IdeaForm(title=query_arg("title")))
 
 
 @bp.get("/ideas/<int:idea_id>")

@@ -3,6 +3,10 @@
 Views, the CLI and the outbox handler talk to a ``SearchBackend``; the Whoosh backend is
 the embedded default, and a second one (PostgreSQL full-text search) must pass the same
 tests. Nothing outside ``ideastorm.search`` imports Whoosh.
+
+The ``relevance`` sort (the default) ranks every match by ``ranking.final_score(text_score,
+votes)``: the backend's own text score, raised by the idea's vote score within a stated bound
+(see ``ideastorm/search/ranking.py``), so that every backend weighs popularity alike.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ class SearchResults:
     # facet name (FACETS) -> [(value, count)], most first: the results counted under every
     # filter except that facet's own, so the other values of a chosen filter stay visible
     facets: Mapping[str, list[tuple[str, int]]] = field(default_factory=dict)
-    suggestion: str | None = None  # "did you mean" query text, when words look misspelt
+    suggestion: str | None = None  # "did you mean" query text, when words look misspelt and the fix finds ideas
     message: str | None = None  # a clear, translated message when the query could not be used
 
 

@@ -16,7 +16,7 @@ from ..ideas.queries import Page
 from ..web import page_arg, query_arg, render
 from . import backend, public_only
 from .interface import SORTS, SearchHit, SearchQuery
-from .suggest import QUERY_MAX, clean_text, similar_hits
+from .suggest import QUERY_MAX, clean_text, idea_title_from, similar_hits
 
 bp = Blueprint("search", __name__)
 
@@ -24,8 +24,9 @@ TAG_FILTER_MAX = 40
 
 
 def _category_names() -> dict[str, str]:
-    rows = db.session.execute(select(Category.slug, Category.name).order_by(Category.position, Category.name))
-    return dict(rows.all())
+    """Each category's address and its name in the reader's language."""
+    categories = db.session.scalars(select(Category).order_by(Category.position, Category.name))
+    return {category.slug: category.label for category in categories}
 
 
 @bp.get("/search")
@@ -39,6 +40,7 @@ def search():
     # The typed text may be long (refused below with a message) and hold control characters.
     text = clean_text(request.args.get("q", ""))
     results = page = message = None
+    proposal, unfiltered_total = "", None
     if len(text) > QUERY_MAX:
         message = _("A search can have at most %(n)d characters: please shorten it.", n=QUERY_MAX)
         text = text[:QUERY_MAX]
@@ -46,15 +48,25 @@ def search():
         per_page = current_app.config["IDEAS_PER_PAGE"]
         results = backend().query(SearchQuery(text, status=status, category=category, tag=tag, sort=sort,
                                               page=page_no, per_page=per_page))
-        results = dataclasses.replace(results, hits=public_only(results.hits))
+        # The index holds the English category name; each hit shows the reader's.
+        hits = [
+            dataclasses.replace(hit, category_name=category_names.get(hit.category_slug, hit.category_name))
+            for hit in public_only(results.hits)
+        ]
+        results = dataclasses.replace(results, hits=hits)
         message = results.message
         page = Page(items=results.hits, number=page_no, per_page=per_page,
                     has_next=page_no * per_page < results.total)
+        if not results.total:
+            # Nothing found: the words as a new idea's title, and what the words find without the filters.
+            proposal = idea_title_from(text)
+            if status or category or tag:
+                unfiltered_total = backend().query(SearchQuery(text, per_page=1)).total
     filters = {"q": text, "status": status, "category": category, "tag": tag, "sort": sort}
     return render(
         "search/search.html", fragment="search/_results.html",
         filters=filters, results=results, page=page, message=message, sorts=SORTS,
-        category_names=category_names, query_max=QUERY_MAX,
+        category_names=category_names, query_max=QUERY_MAX, proposal=proposal, unfiltered_total=unfiltered_total,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from ..ideas.services import TITLE_MAX
 from . import backend, public_only
 from .interface import SearchHit
 
@@ -11,11 +12,27 @@ QUERY_MAX = 200  # characters of search text; longer input is refused with a mes
 SIMILAR_MIN = 3  # a title shorter than this suggests nothing
 SIMILAR_LIMIT = 5
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_EXCLUDED_WORD = re.compile(r'(?<![\w"])-\w+')
+_QUERY_SYNTAX = re.compile(r'["()\[\]{}*^~+]')
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+_WORD = re.compile(r"\w")
 
 
 def clean_text(raw: str) -> str:
     """Search text as typed, with control characters and runs of spaces reduced to one space."""
     return " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())
+
+
+def idea_title_from(text: str) -> str:
+    """A new idea's title from search text: its words without the query syntax (quotes, excluded
+    words, operators), at most an idea title's length, first letter capitalised; "" when no word."""
+    words = _QUERY_SYNTAX.sub(" ", _EXCLUDED_WORD.sub(" ", clean_text(text))).split()
+    title = " ".join(word for word in words if word not in _OPERATORS)
+    if len(title) > TITLE_MAX:
+        title = title[:TITLE_MAX].rsplit(" ", 1)[0] or title[:TITLE_MAX]
+    if not _WORD.search(title):
+        return ""
+    return title[:1].upper() + title[1:]
 
 
 def similar_hits(text: str, exclude_id: int | None = None, limit: int = SIMILAR_LIMIT) -> list[SearchHit]:

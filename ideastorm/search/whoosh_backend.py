@@ -51,10 +51,13 @@ from whoosh.lang import stemmer_for_language
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.qparser import plugins as qplugins
 from whoosh.reading import ReaderClosed
+from whoosh.scoring import BM25F
+from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
 from ..markdown import plain_excerpt
 from .interface import IdeaDocument, IndexBusy, SearchHit, SearchQuery, SearchResults
+from .ranking import final_score
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +212,22 @@ def _positive_words(node) -> list[str]:
 
 def _positive_stems(parsed) -> set[str]:
     return {stem for word in _positive_words(parsed) for stem in _stems(word)} if parsed is not None else set()
+
+
+class PopularBM25F(BM25F):
+    """BM25F raised by the idea's votes (``ranking.final_score``), through Whoosh's ``final`` hook.
+
+    ``votes`` maps the searcher's document numbers to vote scores (``_Generation.votes``).
+    """
+
+    use_final = True
+
+    def __init__(self, votes, **options):
+        super().__init__(**options)
+        self.votes = votes
+
+    def final(self, searcher, docnum, score):
+        return final_score(score, self.votes[docnum])
 
 
 def _ranking(parsed, matching):
@@ -445,9 +464,13 @@ class _Generation:
             combined: list[int] = []
             for reader, _offset in self.leaves:
                 cache = self._segment(reader)["keys"]
+                if field not in cache and not reader.has_column("created"):
+                    cache[field] = [0] * reader.doc_count_all()  # an empty index has no columns
                 if field not in cache:
                     created = list(reader.column_reader("created"))
-                    if field == "score":
+                    if field == "votes":
+                        cache[field] = list(reader.column_reader("score"))
+                    elif field == "score":
                         scores = list(reader.column_reader("score"))
                         cache[field] = [s * (1 << 64) + c for s, c in zip(scores, created)]
                     else:
@@ -455,6 +478,10 @@ class _Generation:
                 combined.extend(cache[field])
             self.keys[field] = combined
         return self.keys[field]
+
+    def votes(self) -> list[int]:
+        """docnum -> the idea's vote score, as indexed."""
+        return self.sort_key("votes")
 
     def per_doc(self, field: str) -> list:
         """docnum -> the field's value (a tuple of values for tags), for counting facets in one pass."""
@@ -688,7 +715,8 @@ class WhooshBackend:
             folded = _fold(word)
             # Whoosh ranks candidates within the distance by frequency alone ("batery" would
             # become "later"); the closest spelling wins here, then the most frequent.
-            candidates = corrector.suggest(folded, limit=10, maxdist=2)
+            # Function words are never offered: "roof" is not a misspelt "of".
+            candidates = [c for c in corrector.suggest(folded, limit=10, maxdist=2) if c not in STOP_WORDS]
             if not candidates:
                 return match.group(0)
             best = min(candidates, key=lambda candidate: edit_distance(folded, candidate))
@@ -696,7 +724,13 @@ class WhooshBackend:
             return match.group(1) + best
 
         suggestion = _FREE_WORD.sub(replace, text)
-        return suggestion if changed else None
+        if not changed:
+            return None
+        # A suggestion that finds nothing either would only lead to another empty page.
+        parsed, matching = self._words_query(_without_stop_words(suggestion), self._and_parser)
+        if parsed is None or not view.docs_for(matching) & view.all_docs():
+            return None
+        return suggestion
 
     def _read(self, work):
         """Run ``work(view)`` on an up-to-date searcher, once more on a fresh one if files vanished."""
@@ -755,7 +789,8 @@ class WhooshBackend:
                              suggestion=suggestion, message=message)
 
     def _ranked(self, view: _Generation, parsed, matching, matched: set[int], wanted: int) -> list[int]:
-        """Relevance: BM25 over the text plus TITLE_BONUS for each query word in the title.
+        """Relevance: BM25 over the text plus TITLE_BONUS for each query word in the title, raised
+        by the idea's votes (``ranking.final_score``: the same formula for every backend).
 
         Scoring runs the matcher document by document, so it is kept to SCORE_DIRECTLY
         candidates: when more match, those with the most title words (then the most votes) go on.
@@ -777,8 +812,9 @@ class WhooshBackend:
         if len(matched) > SCORE_DIRECTLY:
             candidates = heapq.nlargest(SCORE_DIRECTLY, matched, key=prefilter)
         scores = _scores(view.searcher, matching, candidates)
+        popular = view.votes()
         for docnum in scores:
-            scores[docnum] += TITLE_BONUS * title_hits(docnum)
+            scores[docnum] = final_score(scores[docnum] + TITLE_BONUS * title_hits(docnum), popular[docnum])
         ranked = heapq.nlargest(wanted, scores, key=lambda d: (scores[d], -d))
         if len(ranked) < wanted and len(matched) > len(scores):
             # Pages beyond the scored matches go on with the others in the pre-filter's order,
@@ -796,7 +832,8 @@ class WhooshBackend:
         ranking, stems = _ranking(parsed, matching), _positive_stems(parsed)
 
         def work(view: _Generation) -> list[SearchHit]:
-            return [_hit(hit["doc"], stems) for hit in view.searcher.search(ranking, limit=limit + 1)]
+            searcher = Searcher(view.searcher.reader(), weighting=PopularBM25F(view.votes()), closereader=False)
+            return [_hit(hit["doc"], stems) for hit in searcher.search(ranking, limit=limit + 1)]
 
         return [hit for hit in self._read(work) if hit.id != exclude_id][:limit]
 

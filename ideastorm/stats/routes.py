@@ -53,13 +53,15 @@ def build_charts(stats: Stats) -> dict[str, charts.Chart]:
     def months(attribute: str):
         return [(month_label(m.month), getattr(m, attribute), short_month(m.month)) for m in stats.months]
 
+    # Declined and duplicates are drawn on the funnel's scale: every status is compared with the same bar.
+    top = max(s.count for s in (*stats.funnel, *stats.out_of_funnel))
     return {
-        "funnel": charts.horizontal_bars(stages(stats.funnel)),
-        "out_of_funnel": charts.horizontal_bars(stages(stats.out_of_funnel)),
+        "funnel": charts.horizontal_bars(stages(stats.funnel), top=top),
+        "out_of_funnel": charts.horizontal_bars(stages(stats.out_of_funnel), top=top),
         "ideas": charts.vertical_bars(months("ideas"), "chart-ideas"),
         "votes": charts.vertical_bars(months("votes"), "chart-votes"),
         "categories": charts.stacked_bars([
-            (c.name or _("No category"), [(status_label(s), n, f"chart-status-{s}") for s, n in c.counts.items()])
+            (c.label or _("No category"), [(status_label(s), n, f"chart-status-{s}") for s, n in c.counts.items()])
             for c in stats.categories
         ]),
     }

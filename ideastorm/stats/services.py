@@ -53,6 +53,16 @@ class MonthActivity:
 class CategoryStatuses:
     name: str | None  # None: ideas without a category
     counts: dict[str, int]  # every status, in Status order, zeros included
+    name_fr: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The name in the reader's language (the figures are cached for every reader alike)."""
+        from flask_babel import get_locale
+
+        if self.name_fr and str(get_locale() or "").startswith("fr"):
+            return self.name_fr
+        return self.name
 
     @property
     def total(self) -> int:
@@ -121,7 +131,7 @@ def _categories(by_status: dict[int | None, dict[str, int]]) -> list[CategorySta
     categories = db.session.scalars(select(Category).order_by(Category.position, Category.name)).all()
     empty = {s.value: 0 for s in Status}
     result = [
-        CategoryStatuses(c.name, by_status.get(c.id, dict(empty)))
+        CategoryStatuses(c.name, by_status.get(c.id, dict(empty)), c.name_fr)
         for c in categories if not c.is_archived or c.id in by_status
     ]
     if None in by_status:

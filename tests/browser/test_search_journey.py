@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ideastorm.search import sync as index_now
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -54,3 +55,27 @@ def test_similar_ideas_while_typing_a_title(page, ideas, make_user, log_in):
     suggestion.click()
     expect(page).to_have_url(re.compile(rf"/ideas/{dark.id}$"))
     expect(page.get_by_role("heading", level=1, name="Dark mode for the mobile app")).to_be_visible()
+
+
+def test_no_results_lead_to_a_new_idea_with_those_words(page, ideas, make_user, log_in):
+    page.goto("/search")
+    page.get_by_role("searchbox", name="Words to find").press_sequentially("solar roof", delay=30)
+    results = page.locator("#search-results")
+    expect(results.get_by_role("heading", name="No idea matches “solar roof”")).to_be_visible()
+    expect(results.locator(".facet")).to_have_count(0)
+    # A visitor logs in first, then lands on the form with the words as the title.
+    results.get_by_role("button", name="Log in to submit it as a new idea").click()
+    page.get_by_label("Email").fill(make_user(email="solar@example.com").email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form").get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/ideas/new\?title=Solar\+roof$"))
+    expect(page.get_by_label("Title")).to_have_value("Solar roof")
+
+
+def test_a_member_submits_the_words_they_searched_for(page, ideas, make_user, log_in):
+    log_in(page, make_user())
+    page.goto("/search?q=quiet+keyboard&status=planned")
+    expect(page.get_by_role("heading", name="No idea matches “quiet keyboard” with these filters")).to_be_visible()
+    page.get_by_role("button", name="Submit “Quiet keyboard” as a new idea").click()
+    expect(page.get_by_label("Title")).to_have_value("Quiet keyboard")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

@@ -51,8 +51,10 @@ def test_charts_render_and_match_the_tables(new_context, dataset, scheme):  # no
         assert bars == {label: values[0] for label, values in _rows(page, table_id).items()}
     funnel = _bars(page, "chart-funnel")
     assert [bar["value"] for bar in funnel] == [8, 4, 3, 2, 1]
+    # One scale for every status: the funnel's and declined and duplicates' bars alike.
     per_idea = funnel[0]["width"] / funnel[0]["value"]
-    assert all(bar["width"] == pytest.approx(bar["value"] * per_idea, abs=1) for bar in funnel)
+    assert all(bar["width"] == pytest.approx(bar["value"] * per_idea, abs=1)
+               for bar in funnel + _bars(page, "chart-closed"))
 
     activity = _rows(page, "table-activity")
     assert len(activity) == 12
@@ -69,11 +71,12 @@ def test_charts_render_and_match_the_tables(new_context, dataset, scheme):  # no
                 for status, n in zip(statuses, row[:-1]) if n}
     stacked = _bars(page, "chart-categories")
     assert {(bar["label"], bar["series"]): bar["value"] for bar in stacked} == expected
-    # Every category's bar has the same length, split in proportion to its counts.
+    # Every category's bar is as long as its number of ideas, on one scale, split by status.
     lengths = {}
     for bar in stacked:
         lengths[bar["label"]] = lengths.get(bar["label"], 0) + bar["width"]
-    assert max(lengths.values()) - min(lengths.values()) < 2
+    per_idea = lengths["Support & services"] / categories["Support & services"][-1]
+    assert all(length == pytest.approx(categories[name][-1] * per_idea, abs=1.5) for name, length in lengths.items())
     # Each status has a color of its own, the same in the chart and the legend.
     fills = {bar["series"]: bar["fill"] for bar in stacked}
     assert len(set(fills.values())) == len(fills)
@@ -85,3 +88,35 @@ def test_charts_render_and_match_the_tables(new_context, dataset, scheme):  # no
     label_fill = page.locator("#chart-funnel text").first.evaluate("el => getComputedStyle(el).fill")
     body_color = page.locator("body").evaluate("el => getComputedStyle(el).color")
     assert label_fill == body_color
+    # The charts span the content's width, and their text is drawn at 14 px or more.
+    content = page.locator("main").evaluate("el => el.querySelector('h1').getBoundingClientRect().width")
+    assert page.locator("#chart-funnel").bounding_box()["width"] >= content - 2
+    sizes = page.evaluate("[...document.querySelectorAll('.chart-svg text')].map(t => parseFloat(getComputedStyle(t).fontSize))")
+    assert sizes and min(sizes) >= 14
+    # The tables are collapsed under their charts, one click away.
+    expect(page.locator("#table-funnel")).to_be_hidden()
+    page.locator("#chart-funnel").locator("xpath=../following-sibling::details[1]/summary").click()
+    expect(page.locator("#table-funnel")).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_phone_reads_the_charts_without_scrolling_sideways(new_context, dataset, scheme):  # noqa: F811
+    page = new_context(color_scheme=scheme, viewport={"width": 390, "height": 844}).new_page()
+    page.goto("/stats")
+    expect(page.locator("#chart-categories")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    for chart_id in CHARTS:
+        box = page.locator(f"#{chart_id}").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 390, chart_id
+        # Every label drawn stays inside its chart, at a readable size.
+        texts = page.locator(f"#{chart_id}").evaluate("""svg => {
+            const frame = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll('text')].filter(t => getComputedStyle(t).display !== 'none').map(t => {
+                const box = t.getBoundingClientRect();
+                return {left: box.left - frame.left, right: frame.right - box.right, size: parseFloat(getComputedStyle(t).fontSize)};
+            });
+        }""")
+        assert texts, chart_id
+        assert all(t["left"] >= -0.5 and t["right"] >= -0.5 and t["size"] >= 14 for t in texts), (chart_id, texts)
+    # Only staff see when the figures were computed.
+    expect(page.locator(".stats-computed")).to_have_count(0)
