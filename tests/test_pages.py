@@ -14,6 +14,7 @@ NOT_PAGES = {
     "feeds.ideas": "Atom",
     "feeds.implemented": "Atom",
     "search.similar": "a fragment for the submit form's similar-ideas list",
+    "main.brand_css": "the brand stylesheet (CSS)",
 }
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 
@@ -66,3 +67,17 @@ def test_every_page_has_a_meaningful_distinct_title(app, client, make_user, make
     assert not duplicates, {url: t for url, t in titles.items() if t in duplicates}
     assert titles[f"/ideas/{idea.id}"] == f"Print receipts in large type · {SITE}"
     assert titles[f"/users/{author.id}"].startswith("Grace Hopper")
+
+
+def test_idea_list_sorts_are_tabs_and_filters_a_plain_get_form(client, make_idea):
+    make_idea(title="Print receipts in large type", category="store", tags="mobile")
+    body = client.get("/ideas?sort=top&category=store&page=1").get_data(as_text=True)
+    tabs = re.search(r'<nav class="tabs" aria-label="Sort">.*?</nav>', body, re.S).group(0)
+    assert '<a href="/ideas?sort=top&amp;category=store" aria-current="page">Top</a>' in tabs
+    assert '<a href="/ideas?sort=new&amp;category=store">Newest</a>' in tabs and tabs.count("aria-current") == 1
+    form = re.search(r'<form method="get" action="/ideas" class="filters".*?</form>', body, re.S).group(0)
+    assert '<input type="hidden" name="sort" value="top">' in form  # a filter change keeps the sort
+    assert 'name="sort"' not in form.replace('<input type="hidden" name="sort" value="top">', "")
+    assert '<button type="submit" class="secondary filter-submit">Apply</button>' in form  # without JavaScript
+    fragment = client.get("/ideas?sort=new&status=new", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<a href="/ideas?sort=new&amp;status=new" aria-current="page">Newest</a>' in fragment  # swapped with the list

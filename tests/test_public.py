@@ -132,13 +132,19 @@ def test_top_ideas_for_each_period(client, world):
     assert "No idea has earned points" not in body and "Top ideas in Online store, past year" in body
 
 
-def test_leaderboard_shows_scores_and_freshness(client, world):
+def test_leaderboard_shows_scores_and_freshness(client, world, make_user, auth):
     body = client.get("/leaderboard?period=week").get_data(as_text=True)
     chat = world.ideas["chat"]
     assert 'data-score="5" data-promotes="5" data-demotes="0"' in body  # whole score beside the week's 4
     assert f'href="/ideas/{chat.id}">Live chat with support</a>' in body
     assert f'href="/users/{world.users["Carol"].id}" class="author">Carol</a>' in body
-    assert body.count('class="updated"') == 2 and "Updated <time datetime=" in body
+    assert 'class="updated"' not in body  # when the figures were computed is for staff only
+    auth.login(world.users["Alice"])
+    assert 'class="updated"' not in client.get("/leaderboard?period=week").get_data(as_text=True)
+    auth.logout()
+    auth.login(make_user("staff"))
+    staff_body = client.get("/leaderboard?period=week").get_data(as_text=True)
+    assert staff_body.count('class="updated"') == 2 and "Updated <time datetime=" in staff_body
     assert _title(body) == "Leaderboard · Past week · IdeaStorm"
     assert _title(client.get("/leaderboard?category=support").get_data(as_text=True)) == (
         "Leaderboard · Past month · Support &amp; services · IdeaStorm")
@@ -181,7 +187,8 @@ def test_leaderboard_htmx_fragment_and_plain_form(client, world):
     page = client.get("/leaderboard").get_data(as_text=True)
     form = re.search(r'<form method="get" action="/leaderboard"[^>]*>', page).group(0)
     assert 'hx-get="/leaderboard"' in form and 'hx-push-url="true"' in form and 'hx-target="#leaderboard"' in form
-    assert '<option value="month" selected>' in page and 'name="category"' in page
+    assert re.search(r'<a href="/leaderboard\?period=month" aria-current="page">Past month</a>', page)
+    assert '<input type="hidden" name="period" value="month">' in page and 'name="category"' in page
     response = client.get("/leaderboard?period=all&category=products", headers={"HX-Request": "true"})
     fragment = response.get_data(as_text=True)
     assert fragment.lstrip().startswith('<div id="leaderboard"') and "<title>" not in fragment
@@ -200,8 +207,9 @@ def test_leaderboard_bad_parameters(client, world, query, status):
         assert "Unknown value for period: decade. Choose one of: week, month, year, all." in response.get_data(as_text=True)
 
 
-def test_cached_figures_keep_their_time_until_they_expire(app, client, world, make_user):
+def test_cached_figures_keep_their_time_until_they_expire(app, client, world, make_user, auth):
     app.config["AGGREGATE_CACHE_SECONDS"] = 600
+    auth.login(make_user("staff"))  # staff see when the figures were computed
     updated = re.compile(r'Updated <time datetime="([^"]+)"')
     before = client.get("/leaderboard?period=week").get_data(as_text=True)
     _set_votes(world.ideas["offline"], [make_user(name=f"Late voter {n}") for n in range(5)], [(1, 0)] * 5, utcnow())
@@ -305,3 +313,44 @@ def test_trending_puts_momentum_above_old_giants(client, make_user, make_idea):
     assert [int(i) for i in CARD.findall(client.get("/ideas?sort=trending").get_data(as_text=True))] == expected
     # The giant still leads the all-time leaderboard: trending and top answer different questions.
     assert _ranked_ideas(client, "?period=all")[0] == (ideas["giant"], 20)
+
+
+def test_visitors_get_one_log_in_hint_per_page_and_vote_counts_on_every_card(client, world, auth):
+    pages = ["/ideas", "/roadmap", f"/users/{world.users['Alice'].id}"]
+    # Ideas in Action has none: voting is closed on implemented ideas (and their cards do not repeat it).
+    implemented = client.get("/implemented").get_data(as_text=True)
+    assert "Log in to vote" not in implemented and "Voting closed" not in implemented
+    for url in pages:
+        body = client.get(url).get_data(as_text=True)
+        assert body.count("Log in to vote") == 1, url
+        assert re.search(r'<p class="vote-hint"><a href="/login\?next=[^"]+">Log in to vote</a></p>', body), url
+    roadmap = client.get("/roadmap").get_data(as_text=True)
+    card = re.search(rf'id="roadmap-idea-{world.id("dark")}".*?</article>', roadmap, re.S).group(0)
+    assert ">5 votes</span>" in card and "status-planned" in card and "Products" in card
+    ideas = client.get("/ideas?sort=top").get_data(as_text=True)
+    card = re.search(rf'id="idea-{world.id("offline")}".*?</article>', ideas, re.S).group(0)
+    assert '<small class="vote-total">7 votes</small>' in card and "Products" in card
+    # The page of one idea still says it next to its vote buttons.
+    assert "Log in to vote" in client.get(f"/ideas/{world.id('chat')}").get_data(as_text=True)
+    auth.login(world.users["Bob"])
+    for url in pages:
+        assert "Log in to vote" not in client.get(url).get_data(as_text=True), url
+
+
+def test_profile_page_shows_the_member_and_their_ideas(client, world, auth):
+    alice = world.users["Alice"]
+    body = client.get(f"/users/{alice.id}").get_data(as_text=True)
+    header = re.search(r'<header class="profile-header">.*?</header>', body, re.S).group(0)
+    assert 'class="avatar' in header and "<h1>Alice</h1>" in header and "Member since" in header
+    assert "Edit your profile" not in header
+    auth.login(alice)
+    assert 'href="/account"' in re.search(r'<header class="profile-header">.*?</header>',
+                                          client.get(f"/users/{alice.id}").get_data(as_text=True), re.S).group(0)
+
+
+def test_leaderboard_periods_are_tabs_that_keep_the_category(client, world):
+    body = client.get("/leaderboard?period=week&category=support").get_data(as_text=True)
+    tabs = re.search(r'<nav class="tabs".*?</nav>', body, re.S).group(0)
+    assert '<a href="/leaderboard?period=week&amp;category=support" aria-current="page">Past week</a>' in tabs
+    assert 'href="/leaderboard?period=all&amp;category=support">All time</a>' in tabs
+    assert tabs.count("aria-current") == 1

@@ -1,6 +1,47 @@
 // Progressive enhancement only: every control works without this file.
 (function () {
   "use strict";
+  // Lets the style sheet hide what only a page without scripts needs (e.g. a filter form's button).
+  document.documentElement.classList.add("js");
+
+  // Escape closes the open menu (a <details>) that holds the focus, or the last one opened,
+  // and gives the focus back to its summary.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelectorAll("details.dropdown[open]");
+    if (!open.length) return;
+    var menu = (document.activeElement && document.activeElement.closest("details.dropdown[open]")) || open[open.length - 1];
+    menu.removeAttribute("open");
+    var summary = menu.querySelector("summary");
+    if (summary) summary.focus();
+    event.preventDefault();
+  });
+  // The focus leaving an open menu (Tab past its last entry) closes it.
+  document.addEventListener("focusin", function (event) {
+    document.querySelectorAll("details.dropdown[open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.removeAttribute("open");
+    });
+  });
+  // Opening one menu closes the others.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches("details.dropdown") || !menu.open) return;
+    document.querySelectorAll("details.dropdown[open]").forEach(function (other) {
+      if (other !== menu) other.removeAttribute("open");
+    });
+  }, true);
+
+  // A filter form marked data-autosubmit applies each change at once; with htmx on the form
+  // (hx-trigger="change"), htmx does it instead.
+  document.addEventListener("change", function (event) {
+    var form = event.target.form;
+    if (!form || !form.hasAttribute("data-autosubmit") || (window.htmx && form.hasAttribute("hx-get"))) return;
+    if (form.requestSubmit) form.requestSubmit(); else form.submit();
+  });
+})();
+
+(function () {
+  "use strict";
   if (!window.htmx) return;
   // Swap the fragments we answer with 409 (voting closed) and 422 (invalid input):
   // they carry the message to show in place. Other errors are not swapped.

@@ -183,7 +183,7 @@ def log_in() -> Callable:
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(password)
         page.locator("main form").get_by_role("button", name="Log in").click()
-        expect(page.get_by_role("button", name="Log out")).to_be_visible()
+        expect(page.locator("header details.account-menu")).to_be_visible()  # holds "Log out"
         return page
 
     return log_in

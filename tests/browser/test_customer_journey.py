@@ -45,8 +45,11 @@ def test_customer_journey(page, new_context, make_user, log_in):
     # ... and lands signed in.
     expect(page.get_by_text("Welcome to IdeaStorm, Ada Lovelace!")).to_be_visible()
     header = page.locator("header.site-header")
-    expect(header.get_by_role("link", name="Ada Lovelace")).to_be_visible()
-    expect(header.get_by_role("button", name="Log out")).to_be_visible()
+    account = header.locator("details.account-menu")  # the account menu, named after her
+    expect(account.locator("summary")).to_have_accessible_name(re.compile("Ada Lovelace"))
+    account.locator("summary").click()
+    expect(account.get_by_role("button", name="Log out")).to_be_visible()
+    account.locator("summary").click()
     expect(header.get_by_role("link", name="Log in")).to_have_count(0)
 
     # --- ... and submits an idea ------------------------------------------------------------
@@ -116,15 +119,16 @@ def test_customer_journey(page, new_context, make_user, log_in):
     assert bob_page.evaluate("window.__noReload") == 1, "the page reloaded: the comment was not swapped in place"
 
     # --- ... and logs out. -----------------------------------------------------------------------------
+    bob_page.locator("header.site-header details.account-menu summary").click()
     bob_page.locator("header.site-header").get_by_role("button", name="Log out").click()
     expect(bob_page.get_by_text("You are signed out.")).to_be_visible()
     bob_header = bob_page.locator("header.site-header")
     expect(bob_header.get_by_role("link", name="Log in")).to_be_visible()
-    expect(bob_header.get_by_role("button", name="Log out")).to_have_count(0)
+    expect(bob_header.locator("details.account-menu")).to_have_count(0)
 
     # Ada, in her own browser, is still signed in and sees the new score after a reload.
     page.goto(f"/ideas/{idea_id}")
-    expect(page.locator("header.site-header").get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("header.site-header details.account-menu")).to_be_visible()
     expect(page.locator(f"#vote-{idea_id}")).to_have_attribute("data-score", "-1")
     expect(page.locator("#comments .comment")).to_have_count(1)
 
