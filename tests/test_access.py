@@ -30,12 +30,15 @@ PUBLIC = {
     "ideas.list_ideas", "ideas.show", "ideas.show_with_slug",
     "public.leaderboard", "public.roadmap", "public.implemented", "public.profile",
     "stats.index", "feeds.ideas", "feeds.implemented", "search.search", "search.similar",
+    "main.brand_css", "main.logo",  # the site's brand: every page links them, visitors too
 }
 OBJECT_CHECKED = {
     "accounts.account": "any signed-in member",
     "ideas.edit": "edit_idea: the author while new, or staff",
     "votes.vote": "vote",
     "comments.create": "comment",
+    "comments.edit": "the comment's author (comments.services.check_own_comment)",
+    "comments.delete": "the comment's author (comments.services.check_own_comment)",
 }
 ROLES = ("visitor", "member", "staff", "admin")
 # The roles each action of ideastorm/security/permissions.py allows (none of them banned).
@@ -91,10 +94,17 @@ OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
     ("triage.mark_duplicate", "POST"): Page(422, "{idea_title}", (FIX_FIELDS, error_of("original_id"))),
     ("triage.undo_duplicate", "POST"): Page(409, "Conflict", ("This idea is not a duplicate.",)),
     ("triage.add_note", "POST"): Page(422, "{idea_title}", (FIX_FIELDS, error_of("body"))),
+    ("triage.undo_bulk", "POST"): Page(400, "Bad request", ("No bulk action to undo.",)),
+    ("triage.merge_search", "GET"): Page(200, "Merge into another idea", ('name="q"',)),
+    ("triage.confirm_merge", "GET"): Page(400, "Bad request", ("Choose the idea to merge into.",)),
+    ("triage.confirm_moderation", "GET"): Page(200, "Hide this idea?", ('name="confirm" value="1"',)),
     # moderation: without hidden=1 / locked=1 the idea or comment is made visible / open (it already is)
     ("triage.idea_visibility", "POST"): Redirect("/ideas/{idea_id}"),
     ("triage.lock_comments", "POST"): Redirect("/ideas/{idea_id}"),
     ("triage.comment_visibility", "POST"): Redirect("/ideas/{idea_id}#comment-{comment_id}"),
+    ("comments.confirm_hide", "GET"): Page(200, "Hide this comment?", ("/comments/{comment_id}/visibility",)),
+    # writing: the Markdown preview of an empty text
+    ("comments.preview_markdown", "POST"): Page(200, "Preview", ("Nothing to preview.",)),
     # administration
     ("admin.index", "GET"): Page(200, "Administration"),
     ("admin.users", "GET"): Page(200, "Users", ("Target Member",)),
@@ -109,6 +119,8 @@ OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
     ("admin.archive_category", "POST"): Redirect("/admin/categories"),
     ("admin.unarchive_category", "POST"): Redirect("/admin/categories"),
     ("admin.audit", "GET"): Page(200, "Audit log"),
+    ("admin.settings", "GET"): Page(200, "Site settings", ('name="name"', 'name="accent"', 'name="logo"')),
+    ("admin.settings", "POST"): Page(422, "Site settings", (FIX_FIELDS, error_of("name"))),
 }
 
 

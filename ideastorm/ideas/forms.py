@@ -35,5 +35,5 @@ class IdeaForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.category.choices = [SelectChoice("", _l("Choose a category…"))] + [
-            SelectChoice(c.id, c.name) for c in active_categories()
+            SelectChoice(c.id, c.label) for c in active_categories()
         ]
