@@ -21,6 +21,10 @@ class DefaultConfig:
     # Uploaded files (the site's logo); None means "uploads" in the instance folder.
     UPLOADS_DIR: str | None = None
     SITE_LOGO_MAX_BYTES = 512 * 1024
+    # Each process keeps the site settings this long (seconds) before reading them again, so
+    # every page does not pay a query for them; a save is seen at once by the process that made
+    # it, and by the others within this time. 0 = read once per request.
+    SITE_SETTINGS_CACHE_SECONDS = 5
     VENDOR_DIR = str(PROJECT_ROOT / "node_modules")
 
     LANGUAGES = ("en", "fr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -41,6 +42,12 @@ def _render(text: str, heading_shift: int) -> str:
     return _md.renderer.render(tokens, _md.options, {})
 
 
+# Rendering depends on the text alone, and the same texts are shown again and again (a thread,
+# a list's excerpts): each process keeps the latest results (a few MB at most).
+RENDER_CACHE_SIZE = 2048
+
+
+@functools.lru_cache(maxsize=RENDER_CACHE_SIZE)
 def render_markdown(text: str | None, heading_shift: int = HEADING_SHIFT) -> Markup:
     """Render member-written Markdown; scripts, event handlers and javascript: links never survive.
 
@@ -63,6 +70,7 @@ _BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|h[1-6]|br|hr|blockquote|pre|table|tr|
 _INLINE_TAG = re.compile(r"<[^>]+>")
 
 
+@functools.lru_cache(maxsize=RENDER_CACHE_SIZE)
 def plain_excerpt(text: str | None, length: int = 220) -> str:
     """A short plain-text summary of Markdown, for lists and meta tags."""
     flat = " ".join(html.unescape(_INLINE_TAG.sub("", _BLOCK_TAG.sub(" ", _md.render(text or "")))).split())

@@ -34,6 +34,7 @@ def _base_config(database_url: str, tmp_path: Path) -> dict:
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "RATELIMIT_ENABLED": False,
         "AGGREGATE_CACHE_SECONDS": 0,
+        "SITE_SETTINGS_CACHE_SECONDS": 0,
         "SERVER_NAME": None,
         # Argon2 at its full cost makes every sign-in take most of a second.
         "ARGON2_TIME_COST": 1,

@@ -15,6 +15,7 @@ import math
 import os
 import re
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass, replace
 
@@ -47,6 +48,7 @@ LIGHT_BACKGROUND = (251, 251.5, 252.25)
 WHITE = (255, 255, 255)
 BLACK = (0, 0, 0)
 _G_KEY = "_site_settings"
+_PROCESS_KEY = "ideastorm.site_settings"  # in app.extensions: (monotonic expiry, Brand)
 
 
 @dataclass(frozen=True)
@@ -96,15 +98,20 @@ def _snapshot(row: SiteSettings | None) -> Brand:
 
 
 def site_settings() -> Brand:
-    """The site's settings, read once per request: the defaults when none are saved.
+    """The site's settings: the defaults when none are saved.
 
-    Outside a request (the worker, commands) each call reads the row again, so a long-running
-    process never keeps an old brand.
+    In a request: the process's copy while it is younger than SITE_SETTINGS_CACHE_SECONDS,
+    else read once for the request. Outside a request (the worker, commands) each call reads
+    the row again, so a long-running process never keeps an old brand.
     """
     if has_request_context():
         cached = g.get(_G_KEY)
         if cached is not None:
             return cached
+        kept = current_app.extensions.get(_PROCESS_KEY)
+        if kept is not None and kept[0] > time.monotonic():
+            setattr(g, _G_KEY, kept[1])
+            return kept[1]
     try:
         with db.session.no_autoflush:
             brand = _snapshot(db.session.get(SiteSettings, 1))
@@ -113,12 +120,17 @@ def site_settings() -> Brand:
         return DEFAULT_BRAND
     if has_request_context():
         setattr(g, _G_KEY, brand)
+        lifetime = current_app.config["SITE_SETTINGS_CACHE_SECONDS"]
+        if lifetime > 0:
+            current_app.extensions[_PROCESS_KEY] = (time.monotonic() + lifetime, brand)
     return brand
 
 
 def forget_cached() -> None:
+    """After a save: this request and this process read the settings again."""
     if has_app_context():
         g.pop(_G_KEY, None)
+        current_app.extensions.pop(_PROCESS_KEY, None)
 
 
 def category_label(category, locale: str | None = None) -> str:
