@@ -8,7 +8,7 @@ understands, a 404 for a lookup that finds nothing; never a 500.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Collection, Generic, Sequence, TypeVar
+from typing import Any, Callable, Collection, Generic, TypeVar
 
 from flask import abort, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -100,15 +100,15 @@ def redirect_next(default: str, **values: Any):
     return redirect(next_url(default, **values))
 
 
-def get_or_404(model, ident: Any, options: Sequence = ()):
-    """Load by primary key (with loader ``options``), answering 404 for anything that is not a valid id."""
+def get_or_404(model, ident: Any):
+    """Load by primary key, answering 404 for anything that is not a valid id."""
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
     if not 0 < ident < 2**31:  # ids are 32-bit integers on every backend
         abort(404)
-    return db.session.get(model, ident, options=options) or abort(404)
+    return db.session.get(model, ident) or abort(404)
 
 
 def render(template: str, *, status: int = 200, fragment: str | None = None, **context):

@@ -13,7 +13,6 @@ from datetime import datetime
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from ..comments.forms import CommentForm
 from ..comments.services import visible_comments
@@ -30,8 +29,7 @@ from .models import Idea, Status, StatusChange
 
 def visible_idea(idea_id: int) -> Idea:
     """The idea, or 404 when it does not exist or is hidden from the current user."""
-    # The tags in the same query: a page shows one idea, so no separate round trip for them.
-    idea = get_or_404(Idea, idea_id, options=[joinedload(Idea.tags)])
+    idea = get_or_404(Idea, idea_id)
     if not can(current_user, "view_idea", idea):
         abort(404)  # hidden ideas do not exist for the public
     return idea
