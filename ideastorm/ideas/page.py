@@ -62,10 +62,15 @@ def timeline_of(idea: Idea, history: list[StatusChange]) -> list[TimelineEntry]:
     """The idea's timeline, oldest first: submission, status changes with their responses, merges."""
     entries = [TimelineEntry("submitted", idea.created_at)]
     entries += [TimelineEntry("status", change.created_at, change=change) for change in history]
+    # Most ideas have no duplicate: a narrow indexed read first, the duplicates only when there are some.
+    merged = db.session.execute(
+        select(DuplicateMerge.id)
+        .where(DuplicateMerge.original_id == idea.id, DuplicateMerge.is_active.is_(True))
+    ).scalars().all()
     merges = db.session.execute(
         select(DuplicateMerge, Idea).join(Idea, Idea.id == DuplicateMerge.idea_id)
-        .where(DuplicateMerge.original_id == idea.id, DuplicateMerge.is_active.is_(True))
-    ).all()
+        .where(DuplicateMerge.id.in_(merged))
+    ).all() if merged else []
     entries += [TimelineEntry("merged", merge.created_at, merged=duplicate)
                 for merge, duplicate in merges if can(current_user, "view_idea", duplicate)]
     return sorted(entries, key=lambda entry: entry.at)

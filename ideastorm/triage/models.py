@@ -28,7 +28,10 @@ class DuplicateMerge(db.Model):
     """Marking ``idea`` a duplicate of ``original``: what it was, so that undo restores it exactly."""
 
     __tablename__ = "duplicate_merges"
-    __table_args__ = (Index("ix_duplicate_merges_idea_id", "idea_id"),)
+    __table_args__ = (
+        Index("ix_duplicate_merges_idea_id", "idea_id"),
+        Index("ix_duplicate_merges_original_id", "original_id"),  # the original's timeline
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))

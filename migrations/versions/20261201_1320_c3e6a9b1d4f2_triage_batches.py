@@ -50,9 +50,15 @@ def upgrade():
     with op.batch_alter_table('triage_batch_items', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_triage_batch_items_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_triage_batch_items_idea_id'), ['idea_id'], unique=False)
+    # The idea page's timeline lists the duplicates merged into the idea.
+    with op.batch_alter_table('duplicate_merges', schema=None) as batch_op:
+        batch_op.create_index('ix_duplicate_merges_original_id', ['original_id'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('duplicate_merges', schema=None) as batch_op:
+        batch_op.drop_index('ix_duplicate_merges_original_id')
+
     with op.batch_alter_table('triage_batch_items', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_triage_batch_items_idea_id'))
         batch_op.drop_index(batch_op.f('ix_triage_batch_items_batch_id'))
