@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale, get_timezone
 
 from .i18n import LANGUAGE_NAMES, STATUS_LABELS, status_label
 from .ideas.services import slugify
@@ -18,6 +19,20 @@ def time_ago(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_timedelta(value - utcnow(), add_direction=True)
+
+
+def exact_time(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment written out in full in the reader's language (the hover text of every date)."""
+    if value is None:
+        return ""
+    return _exact_time(value, fmt, str(get_locale()), str(get_timezone()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _exact_time(value: datetime, fmt: str, locale: str, timezone: str) -> str:
+    # The text depends on these arguments alone (the locale and zone are the request's, read
+    # again by format_datetime), and a page shows the same moments to every reader.
+    return format_datetime(value, fmt)
 
 
 def iso_utc(value: datetime | None) -> str:
@@ -71,7 +86,7 @@ def init_app(app: Flask) -> None:
         excerpt=plain_excerpt,
         status_label=status_label,
         time_ago=time_ago,
-        datetime=lambda value, fmt="medium": format_datetime(value, fmt) if value else "",
+        datetime=exact_time,
         slugify=slugify,
         choices=choices,
         iso_utc=iso_utc,
