@@ -43,18 +43,32 @@ def _render(text: str, heading_shift: int) -> str:
 
 
 # Rendering depends on the text alone, and the same texts are shown again and again (a thread,
-# a list's excerpts): each process keeps the latest results (a few MB at most).
+# a list's excerpts): each process keeps the latest results for texts of up to CACHED_TEXT_MAX
+# characters (most comments and descriptions), so the cache stays within a few MB.
 RENDER_CACHE_SIZE = 2048
+CACHED_TEXT_MAX = 2000
 
 
-@functools.lru_cache(maxsize=RENDER_CACHE_SIZE)
-def render_markdown(text: str | None, heading_shift: int = HEADING_SHIFT) -> Markup:
+def _kept_when_short(function):
+    """``function(text, ...)`` kept per process (LRU) when the text has at most CACHED_TEXT_MAX characters."""
+    cached = functools.lru_cache(maxsize=RENDER_CACHE_SIZE)(function)
+
+    @functools.wraps(function)
+    def call(text: str | None, *args, **kwargs):
+        text = text or ""
+        return (cached if len(text) <= CACHED_TEXT_MAX else function)(text, *args, **kwargs)
+
+    return call
+
+
+@_kept_when_short
+def render_markdown(text: str, heading_shift: int = HEADING_SHIFT) -> Markup:
     """Render member-written Markdown; scripts, event handlers and javascript: links never survive.
 
     Headings move ``heading_shift`` levels down (``#`` is an ``<h3>``, at most ``<h6>``), so a
     member's text never outranks the page it is shown on.
     """
-    html = _render(text or "", heading_shift)
+    html = _render(text, heading_shift)
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -70,10 +84,10 @@ _BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|h[1-6]|br|hr|blockquote|pre|table|tr|
 _INLINE_TAG = re.compile(r"<[^>]+>")
 
 
-@functools.lru_cache(maxsize=RENDER_CACHE_SIZE)
-def plain_excerpt(text: str | None, length: int = 220) -> str:
+@_kept_when_short
+def plain_excerpt(text: str, length: int = 220) -> str:
     """A short plain-text summary of Markdown, for lists and meta tags."""
-    flat = " ".join(html.unescape(_INLINE_TAG.sub("", _BLOCK_TAG.sub(" ", _md.render(text or "")))).split())
+    flat = " ".join(html.unescape(_INLINE_TAG.sub("", _BLOCK_TAG.sub(" ", _md.render(text)))).split())
     if len(flat) <= length:
         return flat
     return flat[: length - 1].rsplit(" ", 1)[0] + "…"
