@@ -31,6 +31,20 @@
     });
   }, true);
 
+  // While a menu is open, Pico lays a transparent overlay over the page (its summary's ::before)
+  // so that a click outside closes it. A click there that lands over another menu's summary
+  // opens that menu too, instead of needing a second click.
+  document.addEventListener("click", function (event) {
+    if (!event.detail || !event.target.closest) return;  // keyboard "clicks" have no position
+    var summary = event.target.closest("details.dropdown[open] > summary");
+    if (!summary || !document.elementsFromPoint) return;
+    var other = document.elementsFromPoint(event.clientX, event.clientY)
+      .map(function (element) { return element.closest("details.dropdown > summary"); })
+      .filter(function (found) { return found && found !== summary; })[0];
+    if (!other) return;
+    window.setTimeout(function () { other.parentElement.setAttribute("open", ""); other.focus(); }, 0);
+  });
+
   // A filter form marked data-autosubmit applies each change at once; with htmx on the form
   // (hx-trigger="change"), htmx does it instead.
   document.addEventListener("change", function (event) {

@@ -330,6 +330,23 @@ def test_phone_menu_and_account_menu_by_keyboard(site, new_context, log_in, java
     expect(header.locator("details.account-menu")).to_have_count(0)
 
 
+def test_one_click_moves_from_one_open_menu_to_the_other(site, new_context, log_in):
+    """The page under an open menu is covered (a click outside closes it); a click on the other
+    menu there opens that one at once."""
+    page = _signed_in_page(new_context, log_in, site, "staff", viewport={"width": 390, "height": 800})
+    page.goto("/roadmap")
+    menu, account = page.locator("header details.nav-menu"), page.locator("header details.account-menu")
+    menu.locator("summary").click()
+    expect(menu).to_have_attribute("open", "")
+    box = account.locator("summary").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(account).to_have_attribute("open", "")
+    expect(menu).not_to_have_attribute("open", "")
+    page.mouse.click(5, 700)  # anywhere else: both closed
+    expect(account).not_to_have_attribute("open", "")
+    expect(menu).not_to_have_attribute("open", "")
+
+
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_sort_tabs_and_filters_that_apply_on_change(site, new_context, javascript):
     page = new_context(java_script_enabled=javascript, viewport={"width": 390, "height": 800}).new_page()
