@@ -40,6 +40,18 @@ def _whole_number(raw: str) -> int | None:
     return int(raw) if digits.isascii() and digits.isdigit() else None
 
 
+ID_MAX = 2**31 - 1  # ids are 32-bit integers on every backend
+
+
+def record_id(raw: Any) -> int | None:
+    """``raw`` (a form or URL value) as a record id: ASCII digits from 1 to ID_MAX, else None."""
+    text = str(raw) if raw is not None else ""
+    if not (0 < len(text) <= 10 and text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= ID_MAX else None
+
+
 def query_arg(name: str, default: Any = None, *, choices: Collection[str] | None = None,
               minimum: int | None = None, maximum: int | None = None,
               lookup: Callable[[str], Any] | None = None, lower: bool = False,
@@ -106,7 +118,7 @@ def get_or_404(model, ident: Any):
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
-    if not 0 < ident < 2**31:  # ids are 32-bit integers on every backend
+    if not 0 < ident <= ID_MAX:
         abort(404)
     return db.session.get(model, ident) or abort(404)
 

@@ -59,6 +59,7 @@ def test_bulk_bad_input_applies_nothing(client, staff, make_idea):
         ({"ids": [], "status": "planned"}, 422),
         ({"ids": ["abc"], "status": "planned"}, 422),
         ({"ids": [str(idea.id), "99999999999"], "status": "planned"}, 422),  # past a 32-bit id
+        ({"ids": [str(idea.id), "1" * 5000], "status": "planned"}, 422),  # more digits than int() takes
         ({"ids": ["-3"], "status": "planned"}, 422),
         ({"ids": [str(idea.id)]}, 422),
     ]
@@ -246,7 +247,7 @@ def test_undo_refused_when_every_idea_changed(client, staff, make_idea):
 
 
 def test_undo_bad_arguments_and_members(client, staff, make_idea, make_user, auth):
-    for value, code in (("", 400), ("abc", 400), ("-1", 400), ("99999999999", 400), ("424242", 404)):
+    for value, code in (("", 400), ("abc", 400), ("-1", 400), ("99999999999", 400), ("1" * 5000, 400), ("424242", 404)):
         assert client.post_form("/triage/undo", {"batch": value}).status_code == code, value
     idea = make_idea()
     _bulk(client, [idea], status="planned")

@@ -15,7 +15,9 @@ from ..ideas.page import idea_page_context
 from ..ideas.queries import active_categories, category_by_slug, paginate, tag_by_name
 from ..search.suggest import QUERY_MAX, clean_text, duplicate_candidates, similar_hits
 from ..security.permissions import login_required_for
-from ..web import form_checks_csrf, form_error_status, get_or_404, next_url, page_arg, query_arg, render, run_form
+from ..web import (
+    form_checks_csrf, form_error_status, get_or_404, next_url, page_arg, query_arg, record_id, render, run_form,
+)
 from . import services
 from .forms import BulkForm, DuplicateForm, NoteForm, StatusForm
 from .queries import QUEUE_SORTS, queue_query, queue_total
@@ -74,11 +76,9 @@ def bulk():
     form = BulkForm()
     status, bulk_error = 200, None
     if form.validate_on_submit():
-        raw_ids = request.form.getlist("ids")
-        # ids are 32-bit integers on every backend
-        ids = [int(v) for v in raw_ids if v.isascii() and v.isdigit() and 0 < int(v) < 2**31]
+        ids = [record_id(v) for v in request.form.getlist("ids")]
         try:
-            if len(ids) != len(raw_ids):
+            if None in ids:
                 raise DomainError("ids_invalid", _("Idea numbers must be whole numbers."), "ids")
             batch = services.bulk_apply(
                 current_user, ids, status=form.status.data or None, response=form.response.data,
@@ -106,10 +106,10 @@ def bulk():
 @login_required_for("triage")
 def undo_bulk():
     """Undo one bulk action as a whole: every idea back to its status and official response before it."""
-    raw = request.form.get("batch", "")
-    if not (raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31):
+    batch_id = record_id(request.form.get("batch"))
+    if batch_id is None:
         raise UserFacingError(400, _("No bulk action to undo."))
-    batch = get_or_404(services.TriageBatch, int(raw))
+    batch = get_or_404(services.TriageBatch, batch_id)
     status = 200
     try:
         result = services.undo_batch(current_user, batch)
@@ -195,9 +195,9 @@ def mark_duplicate(idea_id: int):
 
 def _merge_candidates(idea: Idea, text: str) -> list:
     """Ideas ``idea`` may be merged into: by number ("#12"), by title (the search index), or the suggestions."""
-    number = text.lstrip("#")
-    if number.isascii() and number.isdigit() and 0 < int(number) < 2**31:
-        found = db.session.get(Idea, int(number))
+    number = record_id(text.lstrip("#"))
+    if number is not None:
+        found = db.session.get(Idea, number)
         return [found] if found is not None and found.id != idea.id and not found.is_hidden else []
     if not text:
         return duplicate_candidates(idea)
@@ -295,6 +295,8 @@ def lock_comments(idea_id: int):
 def comment_visibility(comment_id: int):
     comment = get_or_404(Comment, comment_id)
     hidden = request.form.get("hidden") == "1"
+    if hidden and _needs_confirmation(not comment.is_hidden):  # hiding asks first; showing again does not
+        return redirect(url_for("comments.confirm_hide", comment_id=comment.id))
     _simple_action(services.set_comment_hidden,
                    _("The comment is hidden.") if hidden else _("The comment is visible."), comment, hidden)
     return redirect(url_for("ideas.show", idea_id=comment.idea_id, _anchor=f"comment-{comment.id}"))
