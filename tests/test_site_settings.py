@@ -227,6 +227,7 @@ def test_only_the_current_logo_name_is_served(client, admin):
 @pytest.mark.parametrize(("data", "filename", "message"), [
     (b"just some text, not an image", "notes.png", "notes.png is not a PNG, JPEG or WebP image."),
     (b"GIF89a\x01\x00\x01\x00", "anim.gif", "anim.gif is not a PNG, JPEG or WebP image."),
+    (b"", "empty.png", "empty.png is not a PNG, JPEG or WebP image."),  # a file chosen, no bytes
     (SVG, "logo.svg", "SVG logos are not accepted"),
     (SVG, "logo.png", "SVG logos are not accepted"),  # an SVG by any other name
     (png_bytes() + b"\x00" * (20 * 1024), "big.png", "The logo is 21 KB; at most 20 KB is accepted."),
@@ -271,6 +272,15 @@ def test_welcome_text_in_the_readers_language_with_fallbacks(client, admin):
     _save(client, welcome_en="Just a paragraph.")
     page = auth_free.get("/").get_data(as_text=True)
     assert "<h1>Acme Ideas</h1>" in page and "<p>Just a paragraph.</p>" in page
+
+
+def test_a_welcome_text_at_the_limit_with_line_breaks_is_accepted(client, admin):
+    """A browser sends each line break as two characters; it counted one against maxlength."""
+    lines = ["x" * 99] * 50  # 50 lines of 99 characters: 4,999 with the line breaks
+    text = "\r\n".join(lines)
+    assert len(text.replace("\r\n", "\n")) == 4999 and len(text) > 5000
+    assert _save(client, welcome_en=text).status_code == 302
+    assert _stored().welcome_en == "\n".join(lines)
 
 
 def test_welcome_text_is_sanitized(client, admin):

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..ideas.models import Category, Idea
 from ..ideas.queries import paginate
 from ..security.permissions import can, login_required_for
-from ..settings.services import Upload, save_settings, site_settings
+from ..settings.services import Upload, forget_cached, save_settings, site_settings
 from ..triage.services import set_banned
 from ..web import form_checks_csrf, get_or_404, page_arg, query_arg, redirect_next, render, run_form
 from . import services
@@ -201,6 +201,7 @@ def settings():
     ), default_field="name")
     if not outcome.done:
         return render("admin/settings.html", status=outcome.status, form=form, brand=brand)
+    forget_cached()  # committed: no request of this process read the old row in between keeps it
     flash(_("The site settings are saved."), "success")
     return redirect(url_for("admin.settings"))
 

@@ -365,11 +365,12 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
     accent = _clean_accent(checks, accent)
     texts = {}
     for field, value in (("welcome_en", welcome_en), ("welcome_fr", welcome_fr)):
+        # Browsers count a line break as one character (maxlength) and send two.
         texts[field] = checks.text(
-            field, value, maximum=WELCOME_MAX,
+            field, (value or "").replace("\r\n", "\n"), maximum=WELCOME_MAX,
             too_long=_("A welcome text has at most %(n)d characters.", n=WELCOME_MAX),
-        ).replace("\r\n", "\n") or None
-    kind = _check_logo(checks, logo) if logo is not None and logo.data else None
+        ) or None
+    kind = _check_logo(checks, logo) if logo is not None else None  # an empty file is no image
     checks.done()
 
     row = db.session.get(SiteSettings, 1)
