@@ -63,7 +63,8 @@ def users():
         query = query.where(User.role == role)
     query = query.order_by(User.created_at.desc(), User.id.desc())
     page = paginate(query, page_arg(), current_app.config["IDEAS_PER_PAGE"])
-    return render("admin/users.html", page=page, q=q, role=role, roles=ROLES)
+    return render("admin/users.html", page=page, q=q, role=role, roles=ROLES,
+                  role_label=lambda value: Role(value).label)
 
 
 @bp.post("/users/<int:user_id>/role")

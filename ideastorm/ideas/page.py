@@ -89,7 +89,6 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **for
     ).all()
     context = {
         "idea": idea,
-        "history": history,
         "timeline": timeline_of(idea, history),
         "latest_response": latest_response(history),
         "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),

@@ -133,19 +133,6 @@ def forget_cached() -> None:
         current_app.extensions.pop(_PROCESS_KEY, None)
 
 
-def category_label(category, locale: str | None = None) -> str:
-    """A category's name in the current language (English when it has no French name)."""
-    if category is None:
-        return ""
-    return category.display_name(locale if locale is not None else str(get_locale() or ""))
-
-
-def category_description(category, locale: str | None = None) -> str:
-    if category is None:
-        return ""
-    return category.display_description(locale if locale is not None else str(get_locale() or ""))
-
-
 # Colours --------------------------------------------------------------------------------
 
 

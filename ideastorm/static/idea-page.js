@@ -41,11 +41,6 @@
   }
 
   // --- Write / Preview tabs on Markdown textareas. --------------------------------------
-  function csrfToken() {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    return meta ? meta.content : "";
-  }
-
   function initEditors(root) {
     if (!window.htmx) return;  // the preview is asked of the server through htmx
     root.querySelectorAll("[data-markdown-editor]").forEach(function (editor) {
@@ -82,8 +77,7 @@
             source: tabs.preview,
             target: panels.preview,
             swap: "innerHTML",
-            values: { text: textarea.value },
-            headers: { "X-CSRFToken": csrfToken() },
+            values: { text: textarea.value },  // the CSRF header comes from <body hx-headers>
           }).then(function () {
             panels.preview.removeAttribute("aria-busy");
           });
