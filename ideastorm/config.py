@@ -51,6 +51,36 @@ class DefaultConfig:
     # a few large batches (one search-index commit each) instead of one per event.
     OUTBOX_GATHER_SECONDS = 0.25
 
+    # Absolute links outside a request (emails, which the worker composes): the site's public
+    # address, scheme and host, without a trailing slash.
+    BASE_URL = "http://127.0.0.1:5000"
+
+    # Email. With no MAIL_SERVER (the embedded default) each email is written as an .eml file
+    # into MAIL_DIR (None: "mail" in the instance folder) instead of being sent.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # TLS from the first byte (usually port 465)
+    MAIL_DEFAULT_SENDER = "IdeaStorm <noreply@localhost>"
+    MAIL_TIMEOUT = 10
+    MAIL_DIR: str | None = None
+    # The mailer's retry policy: a mail server down for hours loses nothing (about 3 hours of
+    # attempts, then the email is kept as dead and `flask outbox replay` sends it).
+    MAIL_MAX_ATTEMPTS = 15
+    MAIL_BACKOFF_SECONDS = 30
+    MAIL_BACKOFF_CAP_SECONDS = 900
+
+    # Notifications: how often an open page asks for the unread count (seconds, only while
+    # the tab is visible and someone is signed in); the UTC hour after which the worker sends
+    # the previous day's digests.
+    NOTIFICATIONS_POLL_SECONDS = 60
+    DIGEST_HOUR_UTC = 6
+    # Account links: a password reset link lives an hour, an email confirmation link a week.
+    PASSWORD_RESET_MAX_AGE = 3600
+    EMAIL_CONFIRM_MAX_AGE = 7 * 24 * 3600
+
     # Requests: a 10,000-character description is far below these; anything
     # larger gets a clear 413 page instead of being parsed.
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -79,6 +109,9 @@ def finalize(config: dict, instance_path: str) -> None:
         config["SEARCH_INDEX_DIR"] = os.path.join(instance_path, "search-index")
     if not config.get("UPLOADS_DIR"):
         config["UPLOADS_DIR"] = os.path.join(instance_path, "uploads")
+    if not config.get("MAIL_DIR"):
+        config["MAIL_DIR"] = os.path.join(instance_path, "mail")
+    config["BASE_URL"] = str(config.get("BASE_URL") or "").rstrip("/")
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):  # the scheme many hosting platforms hand out
         uri = "postgresql://" + uri[len("postgres://"):]

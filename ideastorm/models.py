@@ -3,6 +3,8 @@
 from .accounts.models import User
 from .audit.models import AuditEntry
 from .comments.models import Comment
+from .mail.models import OutgoingEmail
+from .notifications.models import CategoryWatch, Follow, Notification
 from .ideas.models import Category, Idea, Status, StatusChange, Tag, idea_tags
 from .outbox import OutboxEvent
 from .roles import Role
@@ -11,6 +13,6 @@ from .triage.models import DuplicateMerge, MergedVote, StaffNote
 from .votes.models import Vote
 
 __all__ = [
-    "AuditEntry", "Category", "Comment", "DuplicateMerge", "Idea", "MergedVote", "OutboxEvent", "Role",
+    "AuditEntry", "Category", "CategoryWatch", "Comment", "Follow", "Notification", "OutgoingEmail", "DuplicateMerge", "Idea", "MergedVote", "OutboxEvent", "Role",
     "SiteSettings", "StaffNote", "Status", "StatusChange", "Tag", "User", "Vote", "idea_tags",
 ]

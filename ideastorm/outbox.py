@@ -51,6 +51,7 @@ from .timeutil import utcnow
 log = logging.getLogger(__name__)
 
 EXTENSION = "ideastorm.outbox"
+SCHEDULED = "ideastorm.scheduled_jobs"  # jobs the worker runs once an hour (every_hour)
 CHANNEL = "ideastorm_outbox"  # the PostgreSQL NOTIFY channel workers LISTEN on
 # A deferred delivery (its handler's resource busy elsewhere) is tried again this much later.
 DEFERRED_RETRY = timedelta(seconds=0.25)
@@ -194,6 +195,33 @@ class _Claim:
 
 def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Registry()
+    app.extensions[SCHEDULED] = {}
+
+
+
+def every_hour(app: Flask, name: str, job: Callable[[datetime], Any]) -> None:
+    """Have the worker call ``job(now)`` when it starts and then once an hour (the daily digests).
+
+    The job decides what is due at ``now`` and must be idempotent: every worker runs it, and a
+    restarted worker runs it again.
+    """
+    app.extensions[SCHEDULED][name] = job
+
+
+def run_scheduled_jobs(last_runs: dict[str, Any], now: datetime | None = None) -> None:
+    """Run each scheduled job not run yet in this hour by this process (``last_runs``, updated)."""
+    now = now or utcnow()
+    slot = (now.date(), now.hour)
+    for name, job in current_app.extensions[SCHEDULED].items():
+        if last_runs.get(name) == slot:
+            continue
+        try:
+            job(now)
+        except Exception:
+            db.session.rollback()
+            log.exception("scheduled job %s failed; it runs again within the hour", name)
+        else:
+            last_runs[name] = slot
 
 
 def subscribe(app: Flask, name: str, topics: Iterable[str], handler: Callable[[Any], None], *,

@@ -79,6 +79,7 @@ class Worker:
         self._wake_read: int | None = None
         self._wake_write: int | None = None
         self._listener: _Listener | None = None
+        self._scheduled_runs: dict = {}  # each scheduled job's last (day, hour) here
 
     @property
     def stopping(self) -> bool:
@@ -111,6 +112,7 @@ class Worker:
                 delivered = 0
                 try:
                     with self.app.app_context():
+                        outbox.run_scheduled_jobs(self._scheduled_runs)
                         delivered = outbox.drain_all(worker=self.name, should_stop=lambda: self.stopping)
                         self.delivered += delivered
                         delay = poll if self._listener is None else self._until_next_due()
@@ -204,6 +206,7 @@ def summary(delivered: int) -> str:
 def worker_command(once: bool) -> None:
     """Deliver the after-commit work (search indexing, and every other outbox subscriber) until stopped."""
     if once:
+        outbox.run_scheduled_jobs({})
         click.echo(summary(outbox.drain_all()))
         return
     if not logging.getLogger().handlers:

@@ -32,6 +32,8 @@ def _base_config(database_url: str, tmp_path: Path) -> dict:
         "SECRET_KEY": "test-secret-key-that-is-long-enough",
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "BASE_URL": "http://ideastorm.test",
         "RATELIMIT_ENABLED": False,
         "AGGREGATE_CACHE_SECONDS": 0,
         "SITE_SETTINGS_CACHE_SECONDS": 0,
@@ -166,15 +168,17 @@ def password_hash(app) -> str:
 @pytest.fixture
 def make_user(app, password_hash):
     from ideastorm.accounts.models import User
+    from ideastorm.accounts.services import unique_handle
 
     counter = iter(range(1, 10_000))
 
     def make(role: str = "member", *, email: str | None = None, name: str | None = None,
-             banned: bool = False) -> User:
+             banned: bool = False, **settings) -> User:
         n = next(counter)
+        display_name = name or f"{role.title()} {n}"
         user = User(
-            email=email or f"{role}{n}@example.com", display_name=name or f"{role.title()} {n}",
-            password_hash=password_hash, role=role, is_banned=banned,
+            email=email or f"{role}{n}@example.com", display_name=display_name, handle=unique_handle(display_name),
+            password_hash=password_hash, role=role, is_banned=banned, **settings,
         )
         db.session.add(user)
         db.session.commit()

@@ -89,7 +89,7 @@ def test_healthz_reports_the_index_and_the_outbox(client, make_idea):
     make_idea()
     body = client.get("/healthz").get_json()
     assert body["checks"]["search"] == "ok"
-    assert body["search_documents"] == 0 and body["outbox_pending"] == 1
+    assert body["search_documents"] == 0 and body["outbox_pending"] == 2  # the index's and the notifications'
     assert body["outbox_oldest_pending_seconds"] >= 0
     search.sync()
     body = client.get("/healthz").get_json()

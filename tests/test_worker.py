@@ -49,11 +49,11 @@ def test_worker_once_and_outbox_drain_deliver_what_is_due(app, runner, make_idea
     make_idea(title="Barcode scanner in the store app")
     result = runner.invoke(args=["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert result.output == "1 delivery(ies) made, 0 still pending, 0 dead.\n"
+    assert result.output == "2 delivery(ies) made, 0 still pending, 0 dead.\n"  # the index, the notifications
     assert search.backend().query(SearchQuery("barcode")).total == 1
     make_idea(title="Barcode printing for shelves")
     result = runner.invoke(args=["outbox", "drain"])
-    assert result.exit_code == 0 and result.output == "1 delivery(ies) made, 0 still pending, 0 dead.\n"
+    assert result.exit_code == 0 and result.output == "2 delivery(ies) made, 0 still pending, 0 dead.\n"
     assert runner.invoke(args=["worker", "--once"]).output == "0 delivery(ies) made, 0 still pending, 0 dead.\n"
 
 
@@ -114,7 +114,7 @@ def test_flask_worker_runs_until_interrupted_and_exits_0(app, make_idea):
         _, output = process.communicate(timeout=10)
         assert process.returncode == 0, output
         assert "SIGINT: stopping after the current batch." in output
-        assert "stopped after 1 delivery(ies)" in output
+        assert "stopped after 2 delivery(ies)" in output  # the index, the notifications
     finally:
         if process.poll() is None:
             process.kill()

@@ -53,12 +53,16 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(session_id: str):
+        # "<user id>.<session version>" (User.get_id): a session or remember-me cookie made
+        # before a password change or reset names an old version and signs nobody in.
+        user_id, _, version = str(session_id).partition(".")
         try:
             user = db.session.get(User, int(user_id))
+            version = int(version)
         except (TypeError, ValueError):
             return None
         # A banned member is signed out on their next request, remember-me cookie included.
-        if user is None or user.is_banned:
+        if user is None or user.is_banned or version != (user.session_version or 1):
             return None
         return user

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -15,6 +15,10 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('member', 'staff', 'admin')", name="role_known"),
+        CheckConstraint("email_status IN ('immediate', 'daily', 'never')", name="email_status_known"),
+        CheckConstraint("email_comments IN ('immediate', 'daily', 'never')", name="email_comments_known"),
+        CheckConstraint("email_mentions IN ('immediate', 'daily', 'never')", name="email_mentions_known"),
+        CheckConstraint("email_new_ideas IN ('immediate', 'daily', 'never')", name="email_new_ideas_known"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,6 +32,24 @@ class User(UserMixin, db.Model):
     is_banned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # What others type after "@" to mention this member: made once from the display name
+    # (python-slugify), unique, and kept when the name changes so old mentions still point here.
+    handle: Mapped[str | None] = mapped_column(String(40), unique=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Moved by a password change or reset: every session and remember-me cookie issued before
+    # carries the old value in its id (``get_id``) and no longer signs anyone in.
+    session_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    # Following and email, all switchable on /account. On the row itself: the member is already
+    # loaded on every request, so a vote's automatic follow costs no extra read.
+    follow_on_submit: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    follow_on_vote: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    follow_on_comment: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Per kind of notification: "immediate", "daily" (one digest a day) or "never".
+    email_status: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    email_comments: Mapped[str] = mapped_column(String(10), default="daily", server_default="daily")
+    email_mentions: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
+    email_new_ideas: Mapped[str] = mapped_column(String(10), default="daily", server_default="daily")
 
     @property
     def role_enum(self) -> Role:
@@ -39,6 +61,15 @@ class User(UserMixin, db.Model):
     @property
     def is_staff(self) -> bool:
         return self.has_role(Role.STAFF)
+
+    def get_id(self) -> str:
+        # "<id>.<session version>": Flask-Login keeps it in the session and the remember-me
+        # cookie, so moving the version ends both (see accounts.auth's user loader).
+        return f"{self.id}.{self.session_version or 1}"
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 
 from .. import outbox
+from ..accounts.services import require_confirmed_email
+from ..notifications.services import follow_automatically
 from ..domain import Checks, DomainError
 from ..extensions import db
 from ..ideas.models import Idea
@@ -26,13 +28,15 @@ def _checked_body(body: str | None) -> str:
 
 
 def add_comment(author, idea: Idea, body: str) -> Comment:
-    """Append a comment and count it on the idea, in the caller's transaction."""
+    """Append a comment and count it on the idea, in the caller's transaction; its author follows the idea."""
+    require_confirmed_email(author)
     body = _checked_body(body)
     comment = Comment(idea_id=idea.id, author_id=author.id, body=body)
     db.session.add(comment)
     idea.comment_count = Idea.comment_count + 1  # an atomic UPDATE; the attribute reloads after the flush
     db.session.flush()
-    outbox.emit("idea.commented", idea_id=idea.id, comment_id=comment.id)
+    follow_automatically(author, idea.id, "commented")
+    outbox.emit("idea.commented", idea_id=idea.id, comment_id=comment.id, actor_id=author.id)
     return comment
 
 

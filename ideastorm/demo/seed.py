@@ -16,6 +16,8 @@ from typing import Callable
 from sqlalchemy import func, insert, select
 
 from ..accounts.models import User
+from ..accounts.services import free_handle, handle_stem
+from ..notifications.models import Follow
 from ..roles import Role
 from ..comments.models import Comment
 from ..extensions import db
@@ -89,21 +91,32 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
 
     # People: members and one R&D account. Demo accounts have no password: nobody can sign in as them.
     run = db.session.scalar(select(func.count()).select_from(User))
+    taken_handles = set(db.session.scalars(select(User.handle).where(User.handle.is_not(None))))
+
+    def handle(name: str) -> str:
+        found = free_handle(handle_stem(name), taken_handles)
+        taken_handles.add(found)
+        return found
+
     user_rows = []
     for i in range(users):
         first, last = rng.choice(corpus.FIRST_NAMES), rng.choice(corpus.LAST_NAMES)
+        joined = start + timedelta(seconds=rng.randrange(HISTORY_DAYS * 86400 // 2))
         user_rows.append({
             "email": f"demo{run}-{i}@demo.ideastorm.invalid",
             "display_name": f"{first} {last}",
+            "handle": handle(f"{first} {last}"),
             "password_hash": None,
             "role": Role.MEMBER.value,
             "locale": rng.choice(["en", "fr", None]),
             "is_banned": False,
-            "created_at": start + timedelta(seconds=rng.randrange(HISTORY_DAYS * 86400 // 2)),
+            "created_at": joined,
+            "email_verified_at": joined,
         })
     user_rows.append({
-        "email": f"demo{run}-staff@demo.ideastorm.invalid", "display_name": "R&D Team", "password_hash": None,
-        "role": Role.STAFF.value, "locale": None, "is_banned": False, "created_at": start,
+        "email": f"demo{run}-staff@demo.ideastorm.invalid", "display_name": "R&D Team", "handle": handle("R&D Team"),
+        "password_hash": None, "role": Role.STAFF.value, "locale": None, "is_banned": False, "created_at": start,
+        "email_verified_at": start,
     })
     user_ids = []
     for chunk in _chunks(user_rows):
@@ -228,6 +241,12 @@ def seed(*, ideas: int = 300, users: int = 60, votes: int = 3000, seed: int = 1,
     for chunk in _chunks(comment_rows):
         db.session.execute(insert(Comment), chunk)
     report.comments = len(comment_rows)
+    # Authors and commenters follow what they wrote on, as the site's default settings do.
+    follows = {(row["author_id"], row["idea_id"]): "commented" for row in comment_rows}
+    follows.update({(row["author_id"], idea_id): "submitted" for idea_id, row in zip(idea_ids, idea_rows)})
+    for chunk in _chunks([{"user_id": u, "idea_id": i, "reason": reason, "created_at": now}
+                          for (u, i), reason in follows.items()]):
+        db.session.execute(insert(Follow), chunk)
     comment_counts = defaultdict(int)
     for row in comment_rows:
         comment_counts[row["idea_id"]] += 1

@@ -14,6 +14,8 @@ from slugify import slugify as _transliterating_slugify
 from sqlalchemy import select
 
 from .. import outbox
+from ..accounts.services import require_confirmed_email
+from ..notifications.services import follow_automatically
 from ..database import insert_ignoring_conflicts
 from ..domain import Checks, DomainError
 from ..extensions import db
@@ -99,7 +101,8 @@ def _checked_fields(title, description, category_id, tags) -> tuple[str, str, Ca
 
 def submit_idea(author, title: str, description: str, category_id: int | None,
                 tags: str | list[str] = "") -> Idea:
-    """Create an idea (no vote is cast for its author)."""
+    """Create an idea (no vote is cast for its author); its author follows it unless they turned that off."""
+    require_confirmed_email(author)
     title, description, category, tag_names = _checked_fields(title, description, category_id, tags)
     now = utcnow()
     idea = Idea(
@@ -116,7 +119,8 @@ def submit_idea(author, title: str, description: str, category_id: int | None,
     db.session.add(idea)
     db.session.flush()
     counters.idea_changed(was_public=False, was_implemented=False, is_public=True, is_implemented=False)
-    outbox.emit("idea.created", idea_id=idea.id)
+    follow_automatically(author, idea.id, "submitted")
+    outbox.emit("idea.created", idea_id=idea.id, actor_id=author.id)
     return idea
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,6 +22,8 @@ class SiteSettings(db.Model):
     accent: Mapped[str] = mapped_column(String(7))  # "#rrggbb", lower case
     welcome_en: Mapped[str | None] = mapped_column(Text)  # Markdown; None: the default text
     welcome_fr: Mapped[str | None] = mapped_column(Text)
+    # When on, a member must confirm their email address before they may post, comment or vote.
+    require_verified_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Moved by every change: the brand stylesheet's URL carries it, so browsers fetch the new one.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from .. import outbox
+from ..notifications.services import forget_moved_followers, move_followers
 from ..audit.services import record
 from ..comments.models import Comment
 from ..domain import DomainError
@@ -53,7 +54,8 @@ def _record_status(actor, idea: Idea, to_status: str, response: str | None) -> S
     _adjust_implemented(idea, idea.status, to_status)
     idea.status = to_status
     idea.status_changed_at = utcnow()
-    outbox.emit("idea.status_changed", idea_id=idea.id, status=to_status)
+    outbox.emit("idea.status_changed", idea_id=idea.id, status=to_status, from_status=change.from_status,
+                actor_id=actor.id, response=response)
     return change
 
 
@@ -163,7 +165,9 @@ def mark_duplicate(actor, idea: Idea, original: Idea, response: str | None = Non
     _record_status(actor, idea, Status.DUPLICATE.value, response)
     record(actor, "idea.merge", idea, before={"status": merge.previous_status},
            after={"duplicate_of": original.id, "votes_moved": sum(v.moved for v in merge.votes)})
+    move_followers(idea.id, original.id, merge.id)
     outbox.emit("idea.voted", idea_id=original.id)
+    outbox.emit("idea.merged", idea_id=idea.id, original_id=original.id, actor_id=actor.id, merge_id=merge.id)
     db.session.flush()
     return merge
 
@@ -192,6 +196,7 @@ def undo_duplicate(actor, idea: Idea) -> None:
     idea.duplicate_of_id = None
     _record_status(actor, idea, merge.previous_status, None)
     record(actor, "idea.unmerge", idea, before={"duplicate_of": original.id}, after={"status": merge.previous_status})
+    forget_moved_followers(merge.id)
     outbox.emit("idea.voted", idea_id=original.id)
     db.session.flush()
 
@@ -394,7 +399,8 @@ def undo_batch(actor, batch: TriageBatch) -> UndoResult:
                    after={"status": item.previous_status, "undo_of_batch": batch.id})
             idea.status = item.previous_status
             idea.status_changed_at = item.previous_status_changed_at
-            outbox.emit("idea.status_changed", idea_id=idea.id, status=idea.status)
+                    # An undo: the change it takes back leaves the timeline too, so nobody is told of it again.
+            outbox.emit("idea.status_changed", idea_id=idea.id, status=idea.status, actor_id=actor.id, undo=True)
         if item.previous_category_id != idea.category_id:
             record(actor, "idea.category", idea, before={"category_id": idea.category_id},
                    after={"category_id": item.previous_category_id, "undo_of_batch": batch.id})

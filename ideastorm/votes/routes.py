@@ -21,7 +21,7 @@ def vote(idea_id: int):
     require("vote", idea)
     value = request.form.get("value", "")
     try:
-        result = run_transaction(lambda: services.cast_vote(current_user.id, idea.id, value), expire_on_commit=False)
+        result = run_transaction(lambda: services.vote(current_user, idea.id, value), expire_on_commit=False)
     except services.VotingClosed as closed:
         if request.htmx:
             idea = services.vote_target(idea.id) or idea  # as the refusal found it (closed meanwhile, say)

@@ -18,6 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, delete, insert, select, update
 
 from .. import outbox
+from ..accounts.services import require_confirmed_email
+from ..notifications.services import follow_automatically
 from ..database import Retry
 from ..domain import DomainError
 from ..extensions import db
@@ -154,6 +156,18 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
         raise Retry()
     outbox.emit("idea.voted", idea_id=idea_id)
     return VoteResult(idea_id, value, counters.promote_count, counters.demote_count, counters.score, changed=True)
+
+
+def vote(voter, idea_id: int, value) -> VoteResult:
+    """A member's vote: the site's rule on confirmed emails, the vote, and the follow that comes with it.
+
+    Run it through ``database.run_transaction`` like ``cast_vote``; withdrawing a vote keeps the follow.
+    """
+    require_confirmed_email(voter)
+    result = cast_vote(voter.id, idea_id, value)
+    if result.changed and result.value:
+        follow_automatically(voter, idea_id, "voted")
+    return result
 
 
 def votes_of(user, ideas: Iterable[Idea]) -> dict[int, int]:

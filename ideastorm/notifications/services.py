@@ -1,0 +1,317 @@
+"""Following ideas, members' notification settings, and the in-app inbox (flush only; the caller commits).
+
+Who hears of what is decided later, by the worker (``notifications.fanout``): a request only
+records the follow, the setting or the read mark.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select, update
+
+from ..accounts.models import User
+from ..database import insert_ignoring_conflicts
+from ..domain import DomainError
+from ..extensions import db
+from ..ideas.models import Category, Idea
+from ..security.permissions import can
+from ..timeutil import utcnow
+from .models import CategoryWatch, Follow, Notification
+
+# How often a member is emailed, per kind: the column of ``users`` that holds it.
+FREQUENCIES = ("immediate", "daily", "never")
+FREQUENCY_LABELS = {"immediate": _l("At once"), "daily": _l("In a daily digest"), "never": _l("Never")}
+# Email settings by group: a status change and a merge are both "news about an idea I follow".
+EMAIL_SETTING_OF_KIND = {
+    "status": "email_status",
+    "merge": "email_status",
+    "comment": "email_comments",
+    "mention": "email_mentions",
+    "new_idea": "email_new_ideas",
+}
+EMAIL_SETTINGS = ("email_status", "email_comments", "email_mentions", "email_new_ideas")
+AUTO_FOLLOW_SETTING = {"submitted": "follow_on_submit", "voted": "follow_on_vote", "commented": "follow_on_comment"}
+
+# "@marie-dupont": a handle (accounts.services.unique_handle) after a space, a line start or
+# punctuation, not inside an email address.
+MENTION = re.compile(r"(?<![\w@.])@([a-z0-9]+(?:-[a-z0-9]+)*)", re.IGNORECASE)
+MAX_MENTIONS = 20  # per comment: a list of every member is not a mention
+SUGGESTIONS = 8
+
+
+# --- following ------------------------------------------------------------------------------
+
+def follow(user, idea: Idea, reason: str = "manual") -> bool:
+    """``user`` follows ``idea`` (nothing changes if they already do); True when the follow is new."""
+    if not getattr(user, "is_authenticated", False) or user.is_banned:
+        raise DomainError("follow_needs_member", _("Sign in to follow an idea."), status=403)
+    if not can(user, "view_idea", idea):
+        raise DomainError("idea_not_found", _("There is no such idea."), status=404)
+    before = _follow_exists(user.id, idea.id)
+    if not before:
+        insert_ignoring_conflicts(Follow.__table__, [_follow_row(user.id, idea.id, reason)], ["user_id", "idea_id"])
+    return not before
+
+
+def unfollow(user, idea: Idea) -> bool:
+    """``user`` stops following ``idea``; True when they did follow it."""
+    done = db.session.execute(delete(Follow).where(Follow.user_id == user.id, Follow.idea_id == idea.id))
+    return bool(done.rowcount)
+
+
+def follow_automatically(user, idea_id: int, reason: str) -> None:
+    """The follow that comes with submitting, voting or commenting, unless the member turned it off.
+
+    One INSERT that ignores an existing follow: the member's setting is on their row, already
+    loaded, so the vote (the busiest write of the site) pays a single statement for it.
+    """
+    if getattr(user, AUTO_FOLLOW_SETTING[reason]):
+        insert_ignoring_conflicts(Follow.__table__, [_follow_row(user.id, idea_id, reason)], ["user_id", "idea_id"])
+
+
+def _follow_row(user_id: int, idea_id: int, reason: str) -> dict:
+    return {"user_id": user_id, "idea_id": idea_id, "reason": reason, "created_at": utcnow()}
+
+
+def _follow_exists(user_id: int, idea_id: int) -> bool:
+    return db.session.scalar(select(Follow.id).where(Follow.user_id == user_id, Follow.idea_id == idea_id)) is not None
+
+
+def is_following(user, idea_id: int) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and _follow_exists(user.id, idea_id)
+
+
+def followed_among(user, idea_ids: Iterable[int]) -> set[int]:
+    """Which of ``idea_ids`` ``user`` follows, in one query (empty for visitors): for lists of ideas."""
+    ids = list(idea_ids)
+    if not ids or not getattr(user, "is_authenticated", False):
+        return set()
+    return set(db.session.scalars(select(Follow.idea_id).where(Follow.user_id == user.id, Follow.idea_id.in_(ids))))
+
+
+def follower_count(idea_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Follow).where(Follow.idea_id == idea_id)) or 0
+
+
+def move_followers(duplicate_id: int, original_id: int, merge_id: int) -> None:
+    """The duplicate's followers follow the original too; those follows carry the merge, so an undo removes them."""
+    already = select(Follow.user_id).where(Follow.idea_id == original_id)
+    now = utcnow()
+    rows = [
+        {"user_id": user_id, "idea_id": original_id, "reason": "merged", "merge_id": merge_id, "created_at": now}
+        for user_id in db.session.scalars(
+            select(Follow.user_id).where(Follow.idea_id == duplicate_id, Follow.user_id.not_in(already)))
+    ]
+    insert_ignoring_conflicts(Follow.__table__, rows, ["user_id", "idea_id"])
+
+
+def forget_moved_followers(merge_id: int) -> None:
+    db.session.execute(delete(Follow).where(Follow.merge_id == merge_id))
+
+
+# --- settings -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preferences:
+    follow_on_submit: bool
+    follow_on_vote: bool
+    follow_on_comment: bool
+    email_status: str
+    email_comments: str
+    email_mentions: str
+    email_new_ideas: str
+    watched_category_ids: tuple[int, ...] = ()
+
+
+def preferences_of(user) -> Preferences:
+    return Preferences(
+        follow_on_submit=user.follow_on_submit, follow_on_vote=user.follow_on_vote,
+        follow_on_comment=user.follow_on_comment,
+        **{name: getattr(user, name) for name in EMAIL_SETTINGS},
+        watched_category_ids=tuple(watched_categories(user.id)),
+    )
+
+
+def save_preferences(user, preferences: Preferences) -> None:
+    """Store what the member chose on /account; category watches are for staff only."""
+    for name in EMAIL_SETTINGS:
+        if getattr(preferences, name) not in FREQUENCIES:
+            raise DomainError("frequency_unknown", _("Choose how often you are emailed."), name)
+    user.follow_on_submit = bool(preferences.follow_on_submit)
+    user.follow_on_vote = bool(preferences.follow_on_vote)
+    user.follow_on_comment = bool(preferences.follow_on_comment)
+    for name in EMAIL_SETTINGS:
+        setattr(user, name, getattr(preferences, name))
+    if user.is_staff:
+        _watch_categories(user.id, preferences.watched_category_ids)
+    db.session.flush()
+
+
+def stop_emails(user_id: int, setting: str) -> User | None:
+    """Set one email setting to "never" (the one-click unsubscribe); the member, or None if gone."""
+    if setting not in EMAIL_SETTINGS:
+        raise DomainError("frequency_unknown", _("This unsubscribe link is not valid."), status=404)
+    user = db.session.get(User, user_id)
+    if user is not None:
+        setattr(user, setting, "never")
+        db.session.flush()
+    return user
+
+
+def watched_categories(user_id: int) -> list[int]:
+    return list(db.session.scalars(select(CategoryWatch.category_id).where(CategoryWatch.user_id == user_id)))
+
+
+def _watch_categories(user_id: int, category_ids: Iterable[int]) -> None:
+    wanted = set(category_ids)
+    known = set(db.session.scalars(select(Category.id).where(Category.id.in_(wanted)))) if wanted else set()
+    if wanted - known:
+        raise DomainError("category_unknown", _("Choose among the listed categories."), "watched_categories")
+    db.session.execute(delete(CategoryWatch).where(CategoryWatch.user_id == user_id,
+                                                   CategoryWatch.category_id.not_in(known)))
+    insert_ignoring_conflicts(CategoryWatch.__table__, [{"user_id": user_id, "category_id": c} for c in known],
+                              ["user_id", "category_id"])
+
+
+# --- the inbox ------------------------------------------------------------------------------
+
+def unread_count(user) -> int:
+    """The header's badge: one read of a partial index (only unread rows are in it)."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return db.session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def inbox_query(user):
+    """``user``'s notifications, newest first (paginate it)."""
+    return select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+
+
+def notification_of(user, notification_id: int | None) -> Notification:
+    notification = db.session.get(Notification, notification_id) if notification_id else None
+    if notification is None or notification.user_id != user.id:
+        raise DomainError("notification_not_found", _("There is no such notification."), status=404)
+    return notification
+
+
+def mark_read(user, notification_id: int | None) -> Notification:
+    notification = notification_of(user, notification_id)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        db.session.flush()
+    return notification
+
+
+def mark_all_read(user) -> int:
+    done = db.session.execute(update(Notification).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
+    return done.rowcount or 0
+
+
+# --- mentions -------------------------------------------------------------------------------
+
+def mentioned_handles(text: str | None) -> list[str]:
+    """The handles ``text`` mentions, lower case, each once, in order; at most MAX_MENTIONS."""
+    seen: dict[str, None] = {}
+    for match in MENTION.finditer(text or ""):
+        seen.setdefault(match.group(1).lower(), None)
+        if len(seen) >= MAX_MENTIONS:
+            break
+    return list(seen)
+
+
+def members_by_handle(handles: Iterable[str]) -> list[User]:
+    handles = [h.lower() for h in handles]
+    if not handles:
+        return []
+    return list(db.session.scalars(select(User).where(User.handle.in_(handles), User.is_banned.is_(False))))
+
+
+def suggest_members(prefix: str, limit: int = SUGGESTIONS) -> list[User]:
+    """Members whose handle or name starts with ``prefix`` (the mention autocomplete), shortest first."""
+    prefix = (prefix or "").strip().lstrip("@").lower()[:40]
+    if not prefix:
+        return []
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    query = (
+        select(User)
+        .where(User.is_banned.is_(False), User.handle.is_not(None),
+               (User.handle.like(like, escape="\\")) | (func.lower(User.display_name).like(like, escape="\\")))
+        .order_by(func.length(User.handle), User.handle)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+# --- the inbox as shown (added for /notifications) -------------------------------------------
+# A notification is about an idea (and for comments and mentions, a comment) that may have been
+# hidden since it was made: the fan-out never notifies of hidden content, but moderation can
+# come later, and the inbox must not then show a hidden title to anyone but staff.
+
+@dataclass(frozen=True)
+class InboxItem:
+    notification: Notification
+    idea: Idea
+    comment: object | None = None  # comments.models.Comment
+    actor: User | None = None
+    original: Idea | None = None  # a merge: the idea it was merged into
+
+
+def visible_inbox_query(user):
+    """``inbox_query`` without what is about hidden content, unless ``user`` is staff."""
+    from ..comments.models import Comment
+
+    query = inbox_query(user)
+    if can(user, "moderate"):
+        return query
+    return (query.join(Idea, Idea.id == Notification.idea_id).where(Idea.is_hidden.is_(False))
+            .outerjoin(Comment, Comment.id == Notification.comment_id)
+            .where((Notification.comment_id.is_(None)) | (Comment.is_hidden.is_(False))))
+
+
+def inbox_items(user, notifications: Iterable[Notification]) -> list[InboxItem]:
+    """``notifications`` with their ideas, comments and actors: three reads, whatever their number.
+
+    A merge into an idea the reader may not see is left out (its title would show).
+    """
+    from sqlalchemy.orm import lazyload
+
+    from ..comments.models import Comment
+
+    notifications = list(notifications)
+    idea_ids = {n.idea_id for n in notifications} | {_original_id(n) for n in notifications if _original_id(n)}
+    ideas = {idea.id: idea for idea in db.session.scalars(
+        select(Idea).options(lazyload(Idea.tags)).where(Idea.id.in_(idea_ids)))} if idea_ids else {}
+    comment_ids = {n.comment_id for n in notifications if n.comment_id}
+    comments = {c.id: c for c in db.session.scalars(
+        select(Comment).where(Comment.id.in_(comment_ids)))} if comment_ids else {}
+    actor_ids = {n.actor_id for n in notifications if n.actor_id}
+    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))} if actor_ids else {}
+    staff = can(user, "moderate")
+    items = []
+    for n in notifications:
+        idea = ideas.get(n.idea_id)
+        original = ideas.get(_original_id(n)) if n.kind == "merge" else None
+        if idea is None or (n.kind == "merge" and original is None):
+            continue
+        if n.kind == "merge" and not can(user, "view_idea", original):
+            continue
+        comment = comments.get(n.comment_id) if n.comment_id else None
+        if not staff and (idea.is_hidden or (comment is not None and comment.is_hidden)):
+            continue  # already filtered by visible_inbox_query; kept here for any other caller
+        items.append(InboxItem(n, idea, comment, actors.get(n.actor_id), original))
+    return items
+
+
+def _original_id(notification: Notification) -> int | None:
+    if notification.kind != "merge":
+        return None
+    raw = str((notification.data or {}).get("original_id") or "")
+    return int(raw) if raw.isdigit() else None
+
