@@ -1,0 +1,45 @@
+"""The one-click unsubscribe (no login: the signed link is the proof).
+
+GET shows what the link would stop and a button; it never changes anything, because mail
+scanners and link previews fetch every link of an email. POST applies it. The POST is also the
+RFC 8058 one-click target of the ``List-Unsubscribe-Post`` header: a mail client sends
+``List-Unsubscribe=One-Click`` with no cookie and no CSRF token, so the view is exempt from the
+CSRF check; a forged token changes nothing, and a genuine one can only stop emails.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from ..accounts.models import User
+from ..extensions import csrf, db
+from ..notifications.services import EMAIL_SETTINGS, stop_emails
+from ..web import render
+from .compose import unsubscribe_label
+from .tokens import DIGEST, read_unsubscribe_token
+
+bp = Blueprint("mail", __name__)
+
+
+def _settings_turned_off(user: User, setting: str) -> list[str]:
+    if setting == DIGEST:
+        # The digest gathers every kind set to "daily": stopping it turns those to "never".
+        return [name for name in EMAIL_SETTINGS if getattr(user, name) == "daily"]
+    return [setting]
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def unsubscribe(token: str):
+    found = read_unsubscribe_token(token)
+    user = db.session.get(User, found[0]) if found else None
+    if user is None:
+        return render("mail/invalid.html", status=404)
+    setting = found[1]
+    what = unsubscribe_label(setting)
+    if request.method == "GET":
+        return render("mail/unsubscribe.html", token=token, what=what)
+    for name in _settings_turned_off(user, setting):
+        stop_emails(user.id, name)
+    db.session.commit()
+    return render("mail/unsubscribed.html", what=what)
