@@ -46,6 +46,11 @@ class SiteSettingsForm(FlaskForm):
     welcome_fr = TextAreaField(_l("Welcome text in French"),
                                render_kw={"maxlength": WELCOME_MAX, "rows": 4, "lang": "fr"},
                                description=_l("Shown to French readers; empty: the English text."))
+    require_verified_email = BooleanField(
+        _l("Members must confirm their email address before they post, comment or vote"),
+        description=_l("Off by default. A member whose address is not confirmed then sees a notice on every "
+                       "page, with a button that emails the link again; reading stays open to everyone."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

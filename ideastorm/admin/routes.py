@@ -199,6 +199,7 @@ def settings():
     outcome = run_form(form, lambda: save_settings(
         current_user, name=form.name.data, accent=form.accent.data, welcome_en=form.welcome_en.data,
         welcome_fr=form.welcome_fr.data, logo=_upload(form.logo), remove_logo=form.remove_logo.data,
+        require_verified_email=form.require_verified_email.data,
     ), default_field="name")
     if not outcome.done:
         return render("admin/settings.html", status=outcome.status, form=form, brand=brand)

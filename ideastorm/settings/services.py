@@ -1,4 +1,4 @@
-"""The site's brand: its name, logo, accent colour and welcome text, and the rules for changing them.
+"""The site's brand (name, logo, accent colour, welcome text), its rules for members, and how they change.
 
 ``site_settings()`` is the one way other code reads them (pages, feeds, emails): one primary-key
 read per request (cached in ``g`` for the rest of it), so every web worker sees a change at its
@@ -60,6 +60,8 @@ class Brand:
     logo_file: str | None = None
     welcome_en: str | None = None
     welcome_fr: str | None = None
+    # Members must confirm their email address before they post, comment or vote.
+    require_verified_email: bool = False
     version: int = 0  # 0: nothing saved yet
 
     @property
@@ -94,7 +96,8 @@ def _snapshot(row: SiteSettings | None) -> Brand:
     if row is None:
         return DEFAULT_BRAND
     return Brand(name=row.name, accent=row.accent, logo_file=row.logo_file, welcome_en=row.welcome_en,
-                 welcome_fr=row.welcome_fr, version=row.version)
+                 welcome_fr=row.welcome_fr, require_verified_email=bool(row.require_verified_email),
+                 version=row.version)
 
 
 def site_settings() -> Brand:
@@ -328,18 +331,19 @@ def _clean_accent(checks: Checks, accent: str | None) -> str:
 
 def _state(brand: Brand) -> dict:
     return {"name": brand.name, "accent": brand.accent, "logo": brand.logo_file,
-            "welcome_en": brand.welcome_en, "welcome_fr": brand.welcome_fr}
+            "welcome_en": brand.welcome_en, "welcome_fr": brand.welcome_fr,
+            "require_verified_email": brand.require_verified_email}
 
 
 def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = None,
                   welcome_fr: str | None = None, logo: Upload | None = None,
-                  remove_logo: bool = False) -> Brand:
+                  remove_logo: bool = False, require_verified_email: bool | None = None) -> Brand:
     """Change the site's settings; every field is checked before anything changes.
 
     Name 2-60 characters; accent ``#rrggbb`` giving white text 4.5:1 or more; welcome texts
     Markdown up to 5,000 characters each (empty: the default text); logo a PNG, JPEG or WebP
     (by its bytes, not its name) up to ``SITE_LOGO_MAX_BYTES``, SVG refused. A new logo wins
-    over ``remove_logo``.
+    over ``remove_logo``. ``require_verified_email``: None keeps the stored choice.
     """
     checks = Checks()
     name = "".join(c for c in (name or "") if unicodedata.category(c) not in ("Cc", "Cf") or c in " \t")
@@ -367,7 +371,10 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
         logo_file = _store_logo(logo.data, kind)
     elif remove_logo:
         logo_file = None
-    after = replace(before, name=name, accent=accent, logo_file=logo_file, **texts)
+    if require_verified_email is None:
+        require_verified_email = before.require_verified_email
+    after = replace(before, name=name, accent=accent, logo_file=logo_file,
+                    require_verified_email=bool(require_verified_email), **texts)
     if after == before:
         return before
     if row is None:
@@ -375,6 +382,7 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
         db.session.add(row)
     row.name, row.accent, row.logo_file = after.name, after.accent, after.logo_file
     row.welcome_en, row.welcome_fr = after.welcome_en, after.welcome_fr
+    row.require_verified_email = after.require_verified_email
     # Atomic, so two saves at once still give two versions (and two stylesheet URLs).
     row.version = 1 if before.version == 0 else SiteSettings.version + 1
     old, new = _state(before), _state(after)
