@@ -41,7 +41,7 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, htmx, migrate
     from .i18n import select_locale
     from .security import permissions
-    from . import search
+    from . import mail, notifications, search
 
     db.init_app(app)
     database.init_app(app)
@@ -54,6 +54,8 @@ def _init_extensions(app: Flask) -> None:
     outbox.init_app(app)
     cache.init_app(app)
     search.init_app(app)
+    notifications.init_app(app)
+    mail.init_app(app)
     errors.init_app(app)
 
 
@@ -63,7 +65,9 @@ def _register_blueprints(app: Flask) -> None:
     from .comments.routes import bp as comments_bp
     from .feeds.routes import bp as feeds_bp
     from .ideas.routes import bp as ideas_bp
+    from .mail.routes import bp as mail_bp
     from .main.routes import bp as main_bp
+    from .notifications.routes import bp as notifications_bp
     from .public.routes import bp as public_bp
     from .search.routes import bp as search_bp
     from .stats.routes import bp as stats_bp
@@ -72,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for blueprint in (
         main_bp, accounts_bp, ideas_bp, votes_bp, comments_bp, triage_bp, admin_bp,
-        public_bp, stats_bp, feeds_bp, search_bp,
+        public_bp, stats_bp, feeds_bp, search_bp, notifications_bp, mail_bp,
     ):
         app.register_blueprint(blueprint)
 
@@ -80,12 +84,15 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .demo.cli import demo_cli
+    from .mail.cli import mail_cli
+    from .notifications.cli import notifications_cli
     from .outbox_cli import outbox_cli
     from .search.cli import search_cli
     from .votes.cli import votes_cli
     from .worker import worker_command
 
-    for group in (users_cli, votes_cli, demo_cli, outbox_cli, search_cli, worker_command):
+    for group in (users_cli, votes_cli, demo_cli, outbox_cli, search_cli, notifications_cli, mail_cli,
+                  worker_command):
         app.cli.add_command(group)
 
 

@@ -27,18 +27,26 @@ from tests.conftest import PASSWORD
 PUBLIC = {
     "static", "main.home", "main.healthz", "main.set_locale", "main.vendor",
     "accounts.register", "accounts.login", "accounts.logout",
+    # the signed link is the proof (accounts.tokens); asking for a reset link says nothing of who has an account
+    "accounts.forgot_password", "accounts.reset_password", "accounts.confirm_email",
+    "mail.unsubscribe",  # the signed link is the proof (mail.tokens), for a mail client with no cookie
     "ideas.list_ideas", "ideas.show", "ideas.show_with_slug",
     "public.leaderboard", "public.roadmap", "public.implemented", "public.profile",
     "stats.index", "feeds.ideas", "feeds.implemented", "search.search", "search.similar",
     "main.brand_css", "main.logo",  # the site's brand: every page links them, visitors too
+    "notifications.count",  # the header's polled count: a visitor (a session that ended) gets an empty answer
 }
 OBJECT_CHECKED = {
     "accounts.account": "any signed-in member",
+    "accounts.resend_confirmation": "any signed-in member",
     "ideas.edit": "edit_idea: the author while new, or staff",
     "votes.vote": "vote",
     "comments.create": "comment",
     "comments.edit": "the comment's author (comments.services.check_own_comment)",
     "comments.delete": "the comment's author (comments.services.check_own_comment)",
+    "notifications.open": "the notification's recipient (notifications.services.notification_of)",
+    "notifications.read": "the notification's recipient (notifications.services.notification_of)",
+    "notifications.suggest_members": "any signed-in member; a fragment without a <title> (test_notifications_pages.py)",
 }
 ROLES = ("visitor", "member", "staff", "admin")
 # The roles each action of ideastorm/security/permissions.py allows (none of them banned).
@@ -121,6 +129,11 @@ OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
     ("admin.audit", "GET"): Page(200, "Audit log"),
     ("admin.settings", "GET"): Page(200, "Site settings", ('name="name"', 'name="accent"', 'name="logo"')),
     ("admin.settings", "POST"): Page(422, "Site settings", (FIX_FIELDS, error_of("name"))),
+    # following and the inbox (any member): without JavaScript, back to the idea; nobody has a notification yet
+    ("notifications.follow", "POST"): Redirect("/ideas/{idea_id}"),
+    ("notifications.unfollow", "POST"): Redirect("/ideas/{idea_id}"),
+    ("notifications.index", "GET"): Page(200, "Notifications", ("Nothing yet. Follow an idea to hear about it.",)),
+    ("notifications.read_all", "POST"): Redirect("/notifications"),
 }
 
 

@@ -15,6 +15,8 @@ NOT_PAGES = {
     "feeds.implemented": "Atom",
     "search.similar": "a fragment for the submit form's similar-ideas list",
     "main.brand_css": "the brand stylesheet (CSS)",
+    "notifications.count": "the header's polled fragment (tests/test_notifications_pages.py)",
+    "notifications.suggest_members": "a fragment for the comment box's mention autocomplete",
 }
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..i18n import STATUS_LABELS
+from ..notifications.services import followed_among
 from ..security.permissions import can, login_required_for, require
 from ..votes.services import votes_of
 from ..web import form_checks_csrf, page_arg, query_arg, render, run_form
@@ -31,6 +32,7 @@ def list_ideas():
         page=page, filters=filters, sorts=list(SORTS), statuses=STATUS_LABELS,
         categories=active_categories(), category=category, tag=tag,
         my_votes=votes_of(current_user, page.items),
+        followed=followed_among(current_user, [idea.id for idea in page.items]),
     )
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from ..extensions import db
 from ..i18n import LOCALE_COOKIE
 from ..ideas.queries import active_categories, ideas_query
+from ..notifications.services import followed_among
 from ..public.queries import headline_counts
 from ..settings.services import brand_stylesheet, logo_path, site_settings, welcome_html
 from ..votes.services import votes_of
@@ -29,6 +30,7 @@ def home():
     return render(
         "main/home.html", ideas=ideas, headline=headline_counts(), categories=active_categories(),
         my_votes=votes_of(current_user, ideas), welcome=welcome_html(),
+        followed=followed_among(current_user, [idea.id for idea in ideas]),
     )
 
 

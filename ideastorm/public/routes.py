@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from ..accounts.models import User
 from ..ideas.queries import Page, active_categories, category_by_slug, ideas_query, paginate
+from ..notifications.services import followed_among
 from ..votes.services import votes_of
 from ..web import get_or_404, page_arg, query_arg, render
 from . import queries
@@ -57,6 +58,7 @@ def implemented():
     return render(
         "public/implemented.html", page=page, headline=queries.headline_counts(),
         responses=queries.official_responses(page.items), my_votes=votes_of(current_user, page.items),
+        followed=followed_among(current_user, [idea.id for idea in page.items]),
     )
 
 
@@ -74,4 +76,5 @@ def profile(user_id: int):
     return render(
         "public/profile.html", member=user, stats=queries.member_stats(user.id), page=page,
         my_votes=votes_of(current_user, page.items),
+        followed=followed_among(current_user, [idea.id for idea in page.items]),
     )

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from ideastorm.accounts.tokens import make_confirm_token, make_reset_token
 from ideastorm.extensions import db
 from ideastorm.ideas.models import Idea
 
@@ -46,6 +47,9 @@ NOT_PAGES = {
     "ideas.show_with_slug": "redirects to ideas.show",
     "main.brand_css": "the brand style sheet",
     "main.logo": "the site's logo image (tests/test_site_settings.py)",
+    "notifications.count": "the header's polled fragment (in every member's page)",
+    "notifications.suggest_members": "a fragment of the comment box (tests/browser/test_notifications_journey.py)",
+    "notifications.open": "redirects to what the notification is about",
 }
 # The role that opens a page whose permission depends on an object (the others declare an action).
 OBJECT_ROLES = {"accounts.account": "member", "ideas.edit": "member", "comments.edit": "member",
@@ -53,6 +57,8 @@ OBJECT_ROLES = {"accounts.account": "member", "ideas.edit": "member", "comments.
 ACTION_ROLES = {"submit_idea": "member", "triage": "staff", "moderate": "staff", "admin": "admin"}
 # Pages opened by more roles than the one that may first see them (the header and the controls change).
 ALSO = {"ideas.show": ("staff",), "main.home": ("member", "admin"), "ideas.list_ideas": ("member",)}
+# The signed links of the account emails, made for the member.
+ACCOUNT_TOKENS = {"accounts.reset_password": make_reset_token, "accounts.confirm_email": make_confirm_token}
 # Query arguments that make a page show what it is for.
 QUERIES = {"search.search": lambda site: "?q=mode", "triage.confirm_merge": lambda site: f"?into={site.other_idea_id}"}
 # Pages that are not routes: the error page.
@@ -108,7 +114,29 @@ def site(app, make_user, make_idea) -> Site:
     found.author_id = db.session.scalar(
         select(Idea.author_id).group_by(Idea.author_id).order_by(func.count().desc(), Idea.author_id).limit(1))
     found.category_slug = own.category.slug
+    _notify_member(found, shipped, comment)
     return found
+
+
+def _notify_member(found: Site, shipped: Idea, comment) -> None:
+    """Something in the member's /notifications: one of each kind, a long title, unread and read ones."""
+    from ideastorm.notifications.models import Notification
+    from ideastorm.timeutil import utcnow
+
+    member, staff = found.users["member"], found.users["staff"]
+    rows = [
+        ("status", shipped.id, None, staff.id, {"from": "planned", "to": "implemented",
+                                                "response": "Shipped in **version 3.2**: the date is on each order."}),
+        ("comment", found.idea_id, comment.id, staff.id, {}),
+        ("mention", found.idea_id, comment.id, staff.id, {}),
+        ("merge", found.other_idea_id, None, staff.id, {"original_id": found.own_idea_id}),
+        ("new_idea", found.own_idea_id, None, None, {}),
+    ]
+    for n, (kind, idea_id, comment_id, actor_id, data) in enumerate(rows):
+        db.session.add(Notification(user_id=member.id, kind=kind, idea_id=idea_id, comment_id=comment_id,
+                                    actor_id=actor_id, event_id=900_000 + n, data=data,
+                                    read_at=utcnow() if n >= 3 else None))
+    db.session.commit()
 
 
 def _role_of(app, endpoint: str) -> str:
@@ -122,6 +150,12 @@ def _role_of(app, endpoint: str) -> str:
 def _arguments(endpoint: str, names, site: Site) -> dict:
     values = {"idea_id": site.own_idea_id if endpoint == "ideas.edit" else site.idea_id,
               "user_id": site.author_id, "slug": site.category_slug, "comment_id": site.comment_id}
+    if endpoint in ACCOUNT_TOKENS:  # a valid link for the member: the form or the confirmation it opens
+        values["token"] = ACCOUNT_TOKENS[endpoint](site.users["member"])
+    if endpoint == "mail.unsubscribe":  # the page an email's unsubscribe link opens
+        from ideastorm.mail.tokens import make_unsubscribe_token
+
+        values["token"] = make_unsubscribe_token(site.users["member"].id, "email_comments")
     missing = set(names) - set(values)
     if missing:
         raise AssertionError(f"{endpoint}: no value for {sorted(missing)}: add one in _arguments or list it in NOT_PAGES")
