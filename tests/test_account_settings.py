@@ -12,19 +12,11 @@ from ideastorm.accounts.auth import verify_password
 from ideastorm.extensions import db
 from ideastorm.ideas.models import Category
 from ideastorm.notifications.models import CategoryWatch
-from tests.conftest import PASSWORD, Auth
+from tests.conftest import PASSWORD
+from tests.helpers import is_signed_in as _is_signed_in
+from tests.helpers import signed_in_client as _signed_in_client
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def _signed_in_client(app, user, remember: bool = False):
-    other = app.test_client()
-    assert Auth(other).login(user, remember=remember).status_code == 302
-    return other
-
-
-def _is_signed_in(client) -> bool:
-    return client.get("/account").status_code == 200
 
 
 def _change_password(client, current=PASSWORD, new=NEW_PASSWORD):

@@ -55,7 +55,7 @@ def test_every_template_string_reaches_the_catalog():
         known_ids = {m.id for m in read_po(pot) if m.id}
     missing = sorted(
         f"{path.relative_to(ROOT)}: {match.group(2)}"
-        for path in (ROOT / "templates").rglob("*.html")
+        for path in sorted([*(ROOT / "templates").rglob("*.html"), *(ROOT / "templates").rglob("*.txt")])
         for match in marked.finditer(path.read_text(encoding="utf-8"))
         if match.group(2) not in known_ids
     )

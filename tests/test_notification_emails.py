@@ -67,6 +67,9 @@ def test_a_status_change_emails_each_follower_once_in_their_language(make_user, 
     (to_grace,) = smtp_sink.to("grace@example.com")
     assert planned_fr in _text(to_marie) and planned_fr in _html(to_marie)
     assert planned_en in _text(to_grace) and planned_fr not in _text(to_grace)
+    # The whole message in French, the plain-text part as well as the HTML one.
+    assert "est passée du statut" in _text(to_marie) and "Choisissez les e-mails" in _text(to_marie)
+    assert "moved from" in _text(to_grace) and "moved from" not in _text(to_marie)
     for message in (to_marie, to_grace):
         assert "Dark mode for the support app" in message["Subject"] or "Dark mode" in _text(message)
         assert "Coming in" in _text(message) and "<strong>May</strong>" in _html(message)

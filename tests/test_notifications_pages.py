@@ -343,3 +343,18 @@ def test_the_comment_box_is_marked_for_mentions(client, member, make_idea):
     idea = make_idea()
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
     assert re.search(r'<textarea[^>]*data-mentions="/members/suggest"', page)
+
+
+def test_the_badge_leaves_out_what_was_hidden_since(app, client, member, make_user, make_idea):
+    from ideastorm.notifications.models import Notification
+    from ideastorm.notifications.services import unread_count
+
+    idea = make_idea(title="An idea hidden after the fact")
+    db.session.add(Notification(user_id=member.id, kind="status", idea_id=idea.id, event_id=424242,
+                                data={"from": "new", "to": "planned", "response": None}))
+    db.session.commit()
+    assert unread_count(member) == 1
+    idea.is_hidden = True
+    db.session.commit()
+    assert unread_count(member) == 0
+    assert "An idea hidden after the fact" not in client.get("/notifications").get_data(as_text=True)

@@ -15,6 +15,8 @@ from ideastorm.accounts.tokens import make_confirm_token, make_reset_token
 from ideastorm.extensions import db
 from ideastorm.mail.models import OutgoingEmail
 from tests.conftest import PASSWORD, Auth
+from tests.helpers import is_signed_in as _is_signed_in
+from tests.helpers import signed_in_client as _signed_in_client
 
 NEW_PASSWORD = "a brand new passphrase"
 SENT = "we have emailed a link to choose a new password"
@@ -24,16 +26,6 @@ NO_LONGER_WORKS = "This link no longer works"
 def _emails(kind: str = "password_reset") -> list[OutgoingEmail]:
     db.session.expire_all()
     return list(db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.kind == kind)))
-
-
-def _signed_in_client(app, user, remember: bool = False):
-    other = app.test_client()
-    assert Auth(other).login(user, remember=remember).status_code == 302
-    return other
-
-
-def _is_signed_in(client) -> bool:
-    return client.get("/account").status_code == 200
 
 
 def _reset(client, token: str, password: str = NEW_PASSWORD, confirm: str | None = None):

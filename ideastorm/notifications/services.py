@@ -181,11 +181,15 @@ def _watch_categories(user_id: int, category_ids: Iterable[int]) -> None:
 # --- the inbox ------------------------------------------------------------------------------
 
 def unread_count(user) -> int:
-    """The header's badge: one read of a partial index (only unread rows are in it)."""
+    """The header's badge: what the inbox shows unread (a partial index holds only unread rows).
+
+    Filtered like the inbox, so content hidden after the fact neither shows in the count nor
+    leaves a badge the member cannot clear.
+    """
     if not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    unread = visible_inbox_query(user).where(Notification.read_at.is_(None)).order_by(None)
+    return db.session.scalar(select(func.count()).select_from(unread.subquery())) or 0
 
 
 def inbox_query(user):
