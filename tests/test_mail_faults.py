@@ -81,10 +81,11 @@ def test_smtp_down_while_the_worker_runs_loses_nothing(app, stopped_smtp_sink, m
     thread = threading.Thread(target=worker.run, name="mail-worker", daemon=True)
     thread.start()
     try:
-        # The port is closed: the first email of the batch records the refusal, none is sent.
+        # The port is closed: the first email of the batch records the refusal, none is sent. (One
+        # may be claimed for the next attempt at this very moment: the end checks none stays so.)
         assert wait_until(lambda: any(row.attempts >= 2 for row in rows()), 10)
         first = rows()
-        assert all(row.sent_at is None and row.sending_at is None for row in first)
+        assert all(row.sent_at is None for row in first)
         assert "ConnectionRefusedError" in first[0].last_error
         stopped_smtp_sink.start()
         assert stopped_smtp_sink.wait_for(6, timeout=10)
