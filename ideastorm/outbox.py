@@ -198,7 +198,6 @@ def init_app(app: Flask) -> None:
     app.extensions[SCHEDULED] = {}
 
 
-
 def every_hour(app: Flask, name: str, job: Callable[[datetime], Any]) -> None:
     """Have the worker call ``job(now)`` when it starts and then once an hour (the daily digests).
 

@@ -11,14 +11,17 @@ from ..roles import Role
 from ..timeutil import utcnow
 
 
+# How often a member is emailed about one kind of notification, and the columns that say it.
+FREQUENCIES = ("immediate", "daily", "never")
+EMAIL_SETTINGS = ("email_status", "email_comments", "email_mentions", "email_new_ideas")
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role IN ('member', 'staff', 'admin')", name="role_known"),
-        CheckConstraint("email_status IN ('immediate', 'daily', 'never')", name="email_status_known"),
-        CheckConstraint("email_comments IN ('immediate', 'daily', 'never')", name="email_comments_known"),
-        CheckConstraint("email_mentions IN ('immediate', 'daily', 'never')", name="email_mentions_known"),
-        CheckConstraint("email_new_ideas IN ('immediate', 'daily', 'never')", name="email_new_ideas_known"),
+        *(CheckConstraint(f"{column} IN ({', '.join(repr(f) for f in FREQUENCIES)})", name=f"{column}_known")
+          for column in EMAIL_SETTINGS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
-from ..accounts.models import User
+from ..accounts.models import EMAIL_SETTINGS, FREQUENCIES, User
 from ..database import insert_ignoring_conflicts
 from ..domain import DomainError
 from ..extensions import db
@@ -23,8 +23,7 @@ from ..security.permissions import can
 from ..timeutil import utcnow
 from .models import CategoryWatch, Follow, Notification
 
-# How often a member is emailed, per kind: the column of ``users`` that holds it.
-FREQUENCIES = ("immediate", "daily", "never")
+# What /account shows for each of accounts.models.FREQUENCIES.
 FREQUENCY_LABELS = {"immediate": _l("At once"), "daily": _l("In a daily digest"), "never": _l("Never")}
 # Email settings by group: a status change and a merge are both "news about an idea I follow".
 EMAIL_SETTING_OF_KIND = {
@@ -34,7 +33,6 @@ EMAIL_SETTING_OF_KIND = {
     "mention": "email_mentions",
     "new_idea": "email_new_ideas",
 }
-EMAIL_SETTINGS = ("email_status", "email_comments", "email_mentions", "email_new_ideas")
 AUTO_FOLLOW_SETTING = {"submitted": "follow_on_submit", "voted": "follow_on_vote", "commented": "follow_on_comment"}
 
 # "@marie-dupont": a handle (accounts.services.unique_handle) after a space, a line start or

@@ -399,7 +399,7 @@ def undo_batch(actor, batch: TriageBatch) -> UndoResult:
                    after={"status": item.previous_status, "undo_of_batch": batch.id})
             idea.status = item.previous_status
             idea.status_changed_at = item.previous_status_changed_at
-                    # An undo: the change it takes back leaves the timeline too, so nobody is told of it again.
+            # An undo: the change it takes back leaves the timeline too, so nobody is told of it again.
             outbox.emit("idea.status_changed", idea_id=idea.id, status=idea.status, actor_id=actor.id, undo=True)
         if item.previous_category_id != idea.category_id:
             record(actor, "idea.category", idea, before={"category_id": idea.category_id},
