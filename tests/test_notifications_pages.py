@@ -358,3 +358,9 @@ def test_the_badge_leaves_out_what_was_hidden_since(app, client, member, make_us
     db.session.commit()
     assert unread_count(member) == 0
     assert "An idea hidden after the fact" not in client.get("/notifications").get_data(as_text=True)
+
+
+def test_a_malformed_current_url_header_is_no_page_of_ours(client, member):
+    # htmx names the page that asks; any client may send anything there.
+    answer = client.get("/notifications/count", headers={"HX-Request": "true", "HX-Current-URL": "http://[x/"})
+    assert answer.status_code == 200 and "nav-notifications" in answer.get_data(as_text=True)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from ..comments.forms import CommentForm
 from ..comments.services import visible_comments
 from ..extensions import db
-from ..notifications.services import follower_count, is_following
+from ..notifications.services import follow_state
 from ..search.suggest import duplicate_candidates
 from ..security.permissions import can
 from ..triage.forms import DuplicateForm, NoteForm, StatusForm
@@ -88,6 +88,7 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **for
         select(StatusChange).where(StatusChange.idea_id == idea.id)
         .order_by(StatusChange.created_at, StatusChange.id)
     ).all()
+    following, followers = follow_state(current_user, idea.id)
     context = {
         "idea": idea,
         "timeline": timeline_of(idea, history),
@@ -95,8 +96,8 @@ def idea_page_context(idea: Idea, comment_form: CommentForm | None = None, **for
         "comments": visible_comments(idea, include_hidden=can(current_user, "moderate")),
         "comment_form": comment_form or CommentForm(formdata=None),
         "my_votes": votes_of(current_user, [idea]),
-        "following": is_following(current_user, idea.id),
-        "follower_count": follower_count(idea.id),
+        "following": following,
+        "follower_count": followers,
     }
     if can(current_user, "triage"):
         context.update(staff_context(idea))

@@ -32,7 +32,7 @@ def list_ideas():
         page=page, filters=filters, sorts=list(SORTS), statuses=STATUS_LABELS,
         categories=active_categories(), category=category, tag=tag,
         my_votes=votes_of(current_user, page.items),
-        followed=followed_among(current_user, [idea.id for idea in page.items]),
+        followed=followed_among(current_user, page.items),
     )
 
 

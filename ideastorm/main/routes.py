@@ -30,7 +30,7 @@ def home():
     return render(
         "main/home.html", ideas=ideas, headline=headline_counts(), categories=active_categories(),
         my_votes=votes_of(current_user, ideas), welcome=welcome_html(),
-        followed=followed_among(current_user, [idea.id for idea in ideas]),
+        followed=followed_among(current_user, ideas),
     )
 
 

@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, g, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from htmx_flask import request
@@ -16,8 +16,8 @@ from ..domain import DomainError
 from ..extensions import db
 from ..ideas.models import Idea
 from ..ideas.queries import paginate
-from ..security.permissions import can, login_required_for, require
-from ..web import get_or_404, next_url, page_arg, query_arg, record_id, redirect_next, render
+from ..security.permissions import login_required_for, require
+from ..web import get_or_404, page_arg, query_arg, record_id, redirect_next, render
 from . import services
 
 bp = Blueprint("notifications", __name__)
@@ -35,16 +35,23 @@ def _header_count():
 
 
 def _unread_for_header() -> int:
-    try:
-        return services.unread_count(current_user)
-    except SQLAlchemyError as error:  # an error page for a broken transaction: the header without its count
-        log.warning("unread count unavailable: %s", type(error).__name__)
-        return 0
+    # Once per request: the inbox page shows the figure beside the header's badge.
+    if "unread_notifications" not in g:
+        try:
+            g.unread_notifications = services.unread_count(current_user)
+        except SQLAlchemyError as error:  # an error page for a broken transaction: the header without its count
+            log.warning("unread count unavailable: %s", type(error).__name__)
+            return 0
+    return g.unread_notifications
 
 
 def _on_inbox() -> bool:
     """Whether the page that asks (htmx names it) is /notifications, where the header's link is the current one."""
-    return urlsplit(request.headers.get("HX-Current-URL", "")).path == url_for("notifications.index")
+    try:
+        path = urlsplit(request.headers.get("HX-Current-URL", "")).path
+    except ValueError:  # the header is the client's to send: "http://[x/" is no page of ours
+        return False
+    return path == url_for("notifications.index")
 
 
 # --- following ------------------------------------------------------------------------------
@@ -73,9 +80,7 @@ def follow(idea_id: int):
 @login_required_for("submit_idea")
 def unfollow(idea_id: int):
     idea = get_or_404(Idea, idea_id)
-    if not can(current_user, "view_idea", idea):
-        abort(404)  # hidden ideas do not exist for the public
-    services.unfollow(current_user, idea)
+    services.unfollow(current_user, idea)  # hidden ideas: 404 for all but staff
     db.session.commit()
     return _follow_answer(idea, False)
 
@@ -87,7 +92,7 @@ def unfollow(idea_id: int):
 def index():
     page = paginate(services.visible_inbox_query(current_user), page_arg(), PER_PAGE)
     page = replace(page, items=services.inbox_items(current_user, page.items))
-    return render("notifications/index.html", page=page, unread=services.unread_count(current_user))
+    return render("notifications/index.html", page=page, unread=_unread_for_header())
 
 
 def _target_url(item: services.InboxItem) -> str:
@@ -130,7 +135,7 @@ def read(notification_id: int):
         # The item without its "Unread" mark, and the header's count beside it (an out-of-band swap).
         return render("notifications/_read.html", item=item, unread=services.unread_count(current_user),
                       on_inbox=_on_inbox())
-    return redirect(next_url("notifications.index"))
+    return redirect_next("notifications.index")
 
 
 @bp.post("/notifications/read-all")
@@ -140,7 +145,7 @@ def read_all():
     db.session.commit()
     if done:
         flash(_("All your notifications are marked as read."), "success")
-    return redirect(next_url("notifications.index"))
+    return redirect_next("notifications.index")
 
 
 @bp.get("/notifications/count")
@@ -153,9 +158,9 @@ def count():
     """
     if not current_user.is_authenticated or current_user.is_banned:
         response = current_app.response_class("", 200, mimetype="text/html")
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    response = render("notifications/_badge.html", unread=services.unread_count(current_user), on_inbox=_on_inbox())
+    else:
+        response = render("notifications/_badge.html", unread=services.unread_count(current_user),
+                          on_inbox=_on_inbox())
     response.headers["Cache-Control"] = "no-store"  # a count of this moment, for this member
     return response
 

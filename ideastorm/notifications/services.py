@@ -44,22 +44,20 @@ SUGGESTIONS = 8
 
 # --- following ------------------------------------------------------------------------------
 
-def follow(user, idea: Idea, reason: str = "manual") -> bool:
-    """``user`` follows ``idea`` (nothing changes if they already do); True when the follow is new."""
+def follow(user, idea: Idea, reason: str = "manual") -> None:
+    """``user`` follows ``idea``; nothing changes if they already do."""
     if not getattr(user, "is_authenticated", False) or user.is_banned:
         raise DomainError("follow_needs_member", _("Sign in to follow an idea."), status=403)
     if not can(user, "view_idea", idea):
         raise DomainError("idea_not_found", _("There is no such idea."), status=404)
-    before = _follow_exists(user.id, idea.id)
-    if not before:
-        insert_ignoring_conflicts(Follow.__table__, [_follow_row(user.id, idea.id, reason)], ["user_id", "idea_id"])
-    return not before
+    insert_ignoring_conflicts(Follow.__table__, [_follow_row(user.id, idea.id, reason)], ["user_id", "idea_id"])
 
 
-def unfollow(user, idea: Idea) -> bool:
-    """``user`` stops following ``idea``; True when they did follow it."""
-    done = db.session.execute(delete(Follow).where(Follow.user_id == user.id, Follow.idea_id == idea.id))
-    return bool(done.rowcount)
+def unfollow(user, idea: Idea) -> None:
+    """``user`` stops following ``idea`` (nothing happens if they did not)."""
+    if not can(user, "view_idea", idea):
+        raise DomainError("idea_not_found", _("There is no such idea."), status=404)
+    db.session.execute(delete(Follow).where(Follow.user_id == user.id, Follow.idea_id == idea.id))
 
 
 def follow_automatically(user, idea_id: int, reason: str) -> None:
@@ -76,24 +74,25 @@ def _follow_row(user_id: int, idea_id: int, reason: str) -> dict:
     return {"user_id": user_id, "idea_id": idea_id, "reason": reason, "created_at": utcnow()}
 
 
-def _follow_exists(user_id: int, idea_id: int) -> bool:
-    return db.session.scalar(select(Follow.id).where(Follow.user_id == user_id, Follow.idea_id == idea_id)) is not None
+def follow_state(user, idea_id: int) -> tuple[bool, int]:
+    """Whether ``user`` follows the idea, and how many do: the idea page's control, in one query."""
+    member_id = user.id if getattr(user, "is_authenticated", False) else None
+    count, own = db.session.execute(
+        select(func.count(), func.count().filter(Follow.user_id == member_id)).where(Follow.idea_id == idea_id)
+    ).one()
+    return bool(own), count or 0
 
 
-def is_following(user, idea_id: int) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and _follow_exists(user.id, idea_id)
-
-
-def followed_among(user, idea_ids: Iterable[int]) -> set[int]:
-    """Which of ``idea_ids`` ``user`` follows, in one query (empty for visitors): for lists of ideas."""
-    ids = list(idea_ids)
+def followed_among(user, ideas: Iterable[Idea]) -> set[int]:
+    """Which of ``ideas`` ``user`` follows, in one query (empty for visitors), as ``votes.services.votes_of``."""
+    ids = [idea.id for idea in ideas]
     if not ids or not getattr(user, "is_authenticated", False):
         return set()
     return set(db.session.scalars(select(Follow.idea_id).where(Follow.user_id == user.id, Follow.idea_id.in_(ids))))
 
 
 def follower_count(idea_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Follow).where(Follow.idea_id == idea_id)) or 0
+    return follow_state(None, idea_id)[1]
 
 
 def move_followers(duplicate_id: int, original_id: int, merge_id: int) -> None:
@@ -186,7 +185,8 @@ def unread_count(user) -> int:
     """
     if not getattr(user, "is_authenticated", False):
         return 0
-    unread = visible_inbox_query(user).where(Notification.read_at.is_(None)).order_by(None)
+    unread = (visible_inbox_query(user).with_only_columns(Notification.id)
+              .where(Notification.read_at.is_(None)).order_by(None))
     return db.session.scalar(select(func.count()).select_from(unread.subquery())) or 0
 
 
@@ -314,6 +314,6 @@ def inbox_items(user, notifications: Iterable[Notification]) -> list[InboxItem]:
 def _original_id(notification: Notification) -> int | None:
     if notification.kind != "merge":
         return None
-    raw = str((notification.data or {}).get("original_id") or "")
-    return int(raw) if raw.isdigit() else None
+    raw = (notification.data or {}).get("original_id")
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None  # written by the fan-out
 

@@ -58,7 +58,7 @@ def implemented():
     return render(
         "public/implemented.html", page=page, headline=queries.headline_counts(),
         responses=queries.official_responses(page.items), my_votes=votes_of(current_user, page.items),
-        followed=followed_among(current_user, [idea.id for idea in page.items]),
+        followed=followed_among(current_user, page.items),
     )
 
 
@@ -76,5 +76,5 @@ def profile(user_id: int):
     return render(
         "public/profile.html", member=user, stats=queries.member_stats(user.id), page=page,
         my_votes=votes_of(current_user, page.items),
-        followed=followed_among(current_user, [idea.id for idea in page.items]),
+        followed=followed_among(current_user, page.items),
     )
