@@ -211,3 +211,26 @@ def test_the_three_forms_stay_apart(client, member):
     # A refused settings form keeps the profile's stored name.
     refused = _notifications(client, email_status="hourly")
     assert refused.status_code == 422 and f'value="{member.display_name}"' in refused.get_data(as_text=True)
+
+
+def test_members_cannot_set_staff_only_settings_through_the_service(make_user):
+    from ideastorm.notifications.services import Preferences, preferences_of, save_preferences
+
+    member = make_user()
+    before = member.email_new_ideas
+    save_preferences(member, Preferences(True, True, True, "daily", "daily", "daily", "never", (1,)))
+    db.session.commit()
+    assert member.email_new_ideas == before and preferences_of(member).watched_category_ids == ()
+    assert db.session.scalar(select(CategoryWatch.id).where(CategoryWatch.user_id == member.id)) is None
+
+
+def test_staff_cannot_watch_an_archived_category_through_the_service(make_user):
+    from ideastorm.domain import DomainError
+    from ideastorm.notifications.services import Preferences, save_preferences
+
+    staff = make_user("staff")
+    archived = db.session.scalar(select(Category).limit(1))
+    archived.is_archived = True
+    db.session.commit()
+    with pytest.raises(DomainError):
+        save_preferences(staff, Preferences(True, True, True, "daily", "daily", "daily", "daily", (archived.id,)))

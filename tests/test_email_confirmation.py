@@ -13,6 +13,7 @@ from ideastorm.accounts.models import User
 from ideastorm.accounts.tokens import make_confirm_token, make_reset_token
 from ideastorm.audit.models import AuditEntry
 from ideastorm.extensions import db
+from ideastorm.ideas.models import Category
 from ideastorm.mail.models import OutgoingEmail
 from ideastorm.settings.models import SiteSettings
 from ideastorm.settings.services import DEFAULT_ACCENT, DEFAULT_NAME, save_settings, site_settings
@@ -224,6 +225,12 @@ def test_when_on_an_unconfirmed_member_sees_the_notice_and_cannot_contribute(cli
     assert comment.status_code == 403 and REFUSED in comment.get_data(as_text=True)
     vote = client.post_form(f"/ideas/{idea.id}/vote", {"value": "1"})
     assert vote.status_code == 403
+    category_id = db.session.scalar(select(Category.id).limit(1))
+    submitted = client.post_form("/ideas/new", {"title": "Offline mode for the field app",
+                                                "description": "We work without a network.",
+                                                "category": category_id, "tags": ""})
+    assert submitted.status_code == 403 and REFUSED in submitted.get_data(as_text=True)
+    assert NOTICE not in client.get("/account").get_data(as_text=True)  # the account page says it itself
 
     client.get(f"/confirm-email/{make_confirm_token(user)}")
     assert NOTICE not in client.get("/").get_data(as_text=True)
@@ -233,3 +240,16 @@ def test_when_on_an_unconfirmed_member_sees_the_notice_and_cannot_contribute(cli
 def test_when_off_nobody_sees_the_notice(client, make_user, auth):
     auth.login(make_user())
     assert NOTICE not in client.get("/").get_data(as_text=True)
+
+
+def test_a_vote_cast_before_the_rule_can_still_be_withdrawn(client, make_user, make_idea, auth):
+    from tests.helpers import cast_vote
+
+    idea = make_idea()
+    user = make_user()
+    cast_vote(user.id, idea.id, 1)
+    _require_confirmation(make_user)
+    auth.login(user)
+    assert client.post_form(f"/ideas/{idea.id}/vote", {"value": "0"}).status_code in (302, 303)
+    db.session.expire_all()
+    assert db.session.get(type(idea), idea.id).promote_count == 0

@@ -141,6 +141,9 @@ def test_the_link_works_once(client, make_user):
 def test_a_new_link_kills_none_but_a_used_one_kills_all(client, make_user):
     user = make_user()
     first, second = make_reset_token(user), _old_token(user, 60)
+    # Asking again leaves the first link working: both are open until one is used.
+    assert client.get(f"/reset-password/{first}").status_code == 200
+    assert client.get(f"/reset-password/{second}").status_code == 200
     assert _reset(client, second).status_code == 302
     assert client.get(f"/reset-password/{first}").status_code == 400  # every older link died with it
 

@@ -63,6 +63,6 @@ def init_app(app: Flask) -> None:
         except (TypeError, ValueError):
             return None
         # A banned member is signed out on their next request, remember-me cookie included.
-        if user is None or user.is_banned or version != (user.session_version or 1):
+        if user is None or user.is_banned or version != user.session_version:
             return None
         return user

@@ -68,7 +68,7 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         # "<id>.<session version>": Flask-Login keeps it in the session and the remember-me
         # cookie, so moving the version ends both (see accounts.auth's user loader).
-        return f"{self.id}.{self.session_version or 1}"
+        return f"{self.id}.{self.session_version}"
 
     @property
     def is_verified(self) -> bool:

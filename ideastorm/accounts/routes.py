@@ -95,7 +95,7 @@ def _save_notifications(form: NotificationsForm) -> None:
         email_status=form.email_status.data,
         email_comments=form.email_comments.data,
         email_mentions=form.email_mentions.data,
-        email_new_ideas=form.email_new_ideas.data if staff else current_user.email_new_ideas,
+        email_new_ideas=form.email_new_ideas.data if staff else None,
         watched_category_ids=tuple(form.watched_categories.data or ()) if staff else (),
     ))
 

@@ -136,7 +136,7 @@ def require_confirmed_email(user) -> None:
     """Refuse a contribution (idea, comment, vote) while the site asks for a confirmed address and it is not."""
     from ..settings.services import site_settings
 
-    if user.email_verified_at is None and site_settings().require_verified_email:
+    if not user.is_verified and site_settings().require_verified_email:
         raise DomainError("email_unconfirmed",
                           _("Confirm your email address first: open the link we emailed you, "
                             "or ask for a new one on your account page."), status=403)
@@ -180,7 +180,7 @@ def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     # Every session and remember-me cookie made before names the old version: all signed out.
     # The caller signs the member in again on the browser that made the change.
-    user.session_version = (user.session_version or 1) + 1
+    user.session_version += 1
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -227,14 +227,14 @@ def reset_password(user: User, password: str) -> None:
     _check_password(checks, "password", password, user.email)
     checks.done()
     _set_password(user, password)
-    if user.email_verified_at is None:
+    if not user.is_verified:
         user.email_verified_at = utcnow()
     db.session.flush()
 
 
 def confirm_email(user: User) -> bool:
     """Mark the member's address as confirmed; False when it already was (a second click)."""
-    if user.email_verified_at is not None:
+    if user.is_verified:
         return False
     user.email_verified_at = utcnow()
     db.session.flush()
@@ -245,6 +245,6 @@ def resend_confirmation(user: User) -> None:
     """Queue a new confirmation email; refused once the address is confirmed."""
     from ..mail.services import queue_email
 
-    if user.email_verified_at is not None:
+    if user.is_verified:
         raise DomainError("email_already_confirmed", _("Your email address is already confirmed."), status=409)
     queue_email("verify_email", user.id)

@@ -33,7 +33,7 @@ def _fingerprint(*parts: object) -> str:
 
 
 def _reset_fingerprint(user: User) -> str:
-    return _fingerprint("reset", user.id, user.password_hash or "", user.session_version or 1)
+    return _fingerprint("reset", user.id, user.password_hash or "", user.session_version)
 
 
 def _confirm_fingerprint(user: User) -> str:

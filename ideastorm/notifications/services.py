@@ -33,6 +33,7 @@ EMAIL_SETTING_OF_KIND = {
     "mention": "email_mentions",
     "new_idea": "email_new_ideas",
 }
+STAFF_ONLY = ("email_new_ideas",)  # members are never told of new ideas: the setting is not theirs
 AUTO_FOLLOW_SETTING = {"submitted": "follow_on_submit", "voted": "follow_on_vote", "commented": "follow_on_comment"}
 
 # "@marie-dupont": a handle (accounts.services.unique_handle) after a space, a line start or
@@ -121,7 +122,7 @@ class Preferences:
     email_status: str
     email_comments: str
     email_mentions: str
-    email_new_ideas: str
+    email_new_ideas: str | None  # ignored for members (STAFF_ONLY)
     watched_category_ids: tuple[int, ...] = ()
 
 
@@ -130,19 +131,20 @@ def preferences_of(user) -> Preferences:
         follow_on_submit=user.follow_on_submit, follow_on_vote=user.follow_on_vote,
         follow_on_comment=user.follow_on_comment,
         **{name: getattr(user, name) for name in EMAIL_SETTINGS},
-        watched_category_ids=tuple(watched_categories(user.id)),
+        watched_category_ids=tuple(watched_categories(user.id)) if user.is_staff else (),
     )
 
 
 def save_preferences(user, preferences: Preferences) -> None:
-    """Store what the member chose on /account; category watches are for staff only."""
-    for name in EMAIL_SETTINGS:
+    """Store what the member chose on /account; new-idea emails and category watches are for staff only."""
+    settings = EMAIL_SETTINGS if user.is_staff else tuple(name for name in EMAIL_SETTINGS if name not in STAFF_ONLY)
+    for name in settings:
         if getattr(preferences, name) not in FREQUENCIES:
             raise DomainError("frequency_unknown", _("Choose how often you are emailed."), name)
     user.follow_on_submit = bool(preferences.follow_on_submit)
     user.follow_on_vote = bool(preferences.follow_on_vote)
     user.follow_on_comment = bool(preferences.follow_on_comment)
-    for name in EMAIL_SETTINGS:
+    for name in settings:
         setattr(user, name, getattr(preferences, name))
     if user.is_staff:
         _watch_categories(user.id, preferences.watched_category_ids)
@@ -166,7 +168,8 @@ def watched_categories(user_id: int) -> list[int]:
 
 def _watch_categories(user_id: int, category_ids: Iterable[int]) -> None:
     wanted = set(category_ids)
-    known = set(db.session.scalars(select(Category.id).where(Category.id.in_(wanted)))) if wanted else set()
+    known = set(db.session.scalars(select(Category.id).where(
+        Category.id.in_(wanted), Category.is_archived.is_(False)))) if wanted else set()
     if wanted - known:
         raise DomainError("category_unknown", _("Choose among the listed categories."), "watched_categories")
     db.session.execute(delete(CategoryWatch).where(CategoryWatch.user_id == user_id,

@@ -161,9 +161,13 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
 def vote(voter, idea_id: int, value) -> VoteResult:
     """A member's vote: the site's rule on confirmed emails, the vote, and the follow that comes with it.
 
-    Run it through ``database.run_transaction`` like ``cast_vote``; withdrawing a vote keeps the follow.
+    Run it through ``database.run_transaction`` like ``cast_vote``. Withdrawing a vote keeps the
+    follow, and stays open to a member whose address is not confirmed (a vote cast before the site
+    asked for one can be taken back).
     """
-    require_confirmed_email(voter)
+    value = parse_value(value)
+    if value:
+        require_confirmed_email(voter)
     result = cast_vote(voter.id, idea_id, value)
     if result.changed and result.value:
         follow_automatically(voter, idea_id, "voted")
