@@ -121,3 +121,33 @@ def test_a_digest_member_gets_one_email_the_next_day_with_all_their_events(make_
     assert "We need this for the year-end close." in body or "Grace Hopper" in body
     assert digest["List-Unsubscribe"]
     assert len(smtp_sink.to("daily@example.com")) == 1
+
+
+def test_the_mailer_reads_a_batch_in_a_few_queries_not_a_few_per_email(make_user, make_idea, staff, smtp_sink):
+    from sqlalchemy import event
+
+    idea = make_idea(title="A popular idea")
+    for n in range(30):
+        services.follow(make_user(name=f"Follower {n}"), idea)
+    _deliver()
+    change_status(staff, idea, "planned", "Soon.")
+    db.session.commit()
+    from ideastorm.notifications import fanout
+
+    event_row = db.session.scalar(select(outbox.OutboxEvent).where(outbox.OutboxEvent.topic == "idea.status_changed"))
+    fanout.handle(outbox.Event(event_row.id, event_row.topic, event_row.payload, event_row.created_at, attempt=1))
+    db.session.expunge_all()  # the mailer starts from nothing, as in the worker
+    reads = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        _deliver()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert smtp_sink.wait_for(31)
+    # The claims are one UPDATE per email; the reads are per batch (users, notifications, ideas, …).
+    assert len(reads) < 30, reads[:40]  # 219 when each email read its own rows

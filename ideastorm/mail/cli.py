@@ -1,4 +1,4 @@
-"""`flask mail list|resend`: emails not sent (waiting, interrupted by a crash, refused, failed), and sending one again."""
+"""`flask mail list|resend`: emails not sent (waiting, interrupted by a crash, refused, failed), and resending one."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def _state(email: OutgoingEmail) -> str:
 
 def _line(email: OutgoingEmail) -> str:
     error = (email.last_error or "").splitlines()[0][:200] if email.last_error else "-"
-    return (f"email {email.id}  {email.kind}  user {email.user_id}  {email.message_id}  created {_when(email.created_at)}"
-            f"  attempts {email.attempts}  {_state(email)}  error: {error}")
+    return (f"email {email.id}  {email.kind}  user {email.user_id}  {email.message_id}"
+            f"  created {_when(email.created_at)}  attempts {email.attempts}  {_state(email)}  error: {error}")
 
 
 @mail_cli.command("list")

@@ -40,7 +40,7 @@ from ..i18n import status_label
 from ..ideas.models import Idea
 from ..markdown import plain_excerpt, render_markdown
 from ..notifications.models import Notification
-from ..notifications.services import EMAIL_SETTING_OF_KIND
+from ..notifications.services import EMAIL_SETTING_OF_KIND, original_id_of
 from ..settings.services import site_settings
 from .links import absolute
 from .models import OutgoingEmail
@@ -183,7 +183,7 @@ def _item(notification: Notification, locale: str) -> Item:
         item.response = (data.get("response") or "").strip() or None
         item.response_html = render_markdown(item.response) if item.response else None
     elif notification.kind == "merge":
-        original = db.session.get(Idea, data.get("original_id") or idea.duplicate_of_id or 0)
+        original = db.session.get(Idea, original_id_of(notification) or idea.duplicate_of_id or 0)
         if original is None or original.is_hidden:
             raise NotSent("hidden")
         item.original = original

@@ -25,14 +25,18 @@ from collections.abc import Iterable
 
 from flask import Flask, current_app
 from flask_mailman import Mail
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import outbox
 from ..accounts.models import User
+from ..comments.models import Comment
 from ..extensions import db
+from ..ideas.models import Idea
 from ..notifications.models import Notification
+from ..notifications.services import original_id_of
+from ..settings.services import holding_site_settings
 from ..timeutil import utcnow
 from .backends import EmlBackend
 from .compose import NotSent, compose
@@ -85,13 +89,14 @@ def send_emails(ids: Iterable[int]) -> None:
     # rows' own state is guarded by the claim's UPDATE, not by what was loaded.
     expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
     try:
-        for start in range(0, len(ids), LOAD_CHUNK):
-            chunk = ids[start:start + LOAD_CHUNK]
-            emails = db.session.scalars(
-                select(OutgoingEmail).where(OutgoingEmail.id.in_(chunk)).order_by(OutgoingEmail.id)).all()
-            _load_what_they_tell(emails)
-            for email in emails:
-                mailer.deliver(email)
+        with holding_site_settings():  # the brand of every email of the batch, read once
+            for start in range(0, len(ids), LOAD_CHUNK):
+                chunk = ids[start:start + LOAD_CHUNK]
+                emails = db.session.scalars(
+                    select(OutgoingEmail).where(OutgoingEmail.id.in_(chunk)).order_by(OutgoingEmail.id)).all()
+                held = _load_what_they_tell(emails)  # noqa: F841  (alive while the chunk is composed)
+                for email in emails:
+                    mailer.deliver(email)
         db.session.commit()
     except BaseException:
         _keep_progress()
@@ -102,13 +107,35 @@ def send_emails(ids: Iterable[int]) -> None:
 
 
 def _load_what_they_tell(emails: list[OutgoingEmail]) -> None:
-    """The recipients and notifications of these emails in two queries (kept in the session's identity map)."""
+    """Everything these emails tell of, in a few queries whatever their number: the rows returned.
+
+    ``compose`` finds them with ``db.session.get``, in the session's identity map, which holds
+    rows only while something else does: the caller keeps this list for as long as it composes.
+    """
     user_ids = {email.user_id for email in emails if email.user_id}
     notification_ids = {email.notification_id for email in emails if email.notification_id}
+    digests = [(email.user_id, email.digest_day) for email in emails if email.digest_day]
+    held: list = []
     if user_ids:
-        db.session.scalars(select(User).where(User.id.in_(user_ids))).all()
+        held += db.session.scalars(select(User).where(User.id.in_(user_ids))).all()
+    notifications = []
     if notification_ids:
-        db.session.scalars(select(Notification).where(Notification.id.in_(notification_ids))).all()
+        notifications += db.session.scalars(select(Notification).where(Notification.id.in_(notification_ids))).all()
+    if digests:
+        notifications += db.session.scalars(select(Notification).where(or_(*(
+            and_(Notification.user_id == user_id, Notification.digest_day == day) for user_id, day in digests)))).all()
+    held += notifications
+    idea_ids = {n.idea_id for n in notifications} | {original_id_of(n) for n in notifications} - {None}
+    comment_ids = {n.comment_id for n in notifications if n.comment_id}
+    if idea_ids:
+        held += db.session.scalars(select(Idea).where(Idea.id.in_(idea_ids))).all()
+    if comment_ids:
+        held += db.session.scalars(select(Comment).where(Comment.id.in_(comment_ids))).all()
+    actor_ids = {n.actor_id for n in notifications if n.actor_id}
+    actor_ids |= {row.author_id for row in held if isinstance(row, Comment)}
+    if actor_ids - user_ids:
+        held += db.session.scalars(select(User).where(User.id.in_(actor_ids - user_ids))).all()
+    return held
 
 
 def _keep_progress() -> None:

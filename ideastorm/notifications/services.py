@@ -290,7 +290,7 @@ def inbox_items(user, notifications: Iterable[Notification]) -> list[InboxItem]:
     from ..comments.models import Comment
 
     notifications = list(notifications)
-    idea_ids = {n.idea_id for n in notifications} | {_original_id(n) for n in notifications if _original_id(n)}
+    idea_ids = {n.idea_id for n in notifications} | {original_id_of(n) for n in notifications if original_id_of(n)}
     ideas = {idea.id: idea for idea in db.session.scalars(
         select(Idea).options(lazyload(Idea.tags)).where(Idea.id.in_(idea_ids)))} if idea_ids else {}
     comment_ids = {n.comment_id for n in notifications if n.comment_id}
@@ -302,7 +302,7 @@ def inbox_items(user, notifications: Iterable[Notification]) -> list[InboxItem]:
     items = []
     for n in notifications:
         idea = ideas.get(n.idea_id)
-        original = ideas.get(_original_id(n)) if n.kind == "merge" else None
+        original = ideas.get(original_id_of(n)) if n.kind == "merge" else None
         if idea is None or (n.kind == "merge" and original is None):
             continue
         if n.kind == "merge" and not can(user, "view_idea", original):
@@ -314,7 +314,8 @@ def inbox_items(user, notifications: Iterable[Notification]) -> list[InboxItem]:
     return items
 
 
-def _original_id(notification: Notification) -> int | None:
+def original_id_of(notification: Notification) -> int | None:
+    """The idea a merge notification's idea was merged into (None for other kinds)."""
     if notification.kind != "merge":
         return None
     raw = (notification.data or {}).get("original_id")

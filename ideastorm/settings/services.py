@@ -17,6 +17,7 @@ import re
 import tempfile
 import time
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from flask import current_app, g, has_app_context, has_request_context
@@ -105,12 +106,13 @@ def site_settings() -> Brand:
 
     In a request: the process's copy while it is younger than SITE_SETTINGS_CACHE_SECONDS,
     else read once for the request. Outside a request (the worker, commands) each call reads
-    the row again, so a long-running process never keeps an old brand.
+    the row again, so a long-running process never keeps an old brand, unless a block holds
+    them (``holding_site_settings``: a batch of emails reads them once).
     """
+    cached = g.get(_G_KEY) if has_app_context() else None
+    if cached is not None:
+        return cached
     if has_request_context():
-        cached = g.get(_G_KEY)
-        if cached is not None:
-            return cached
         kept = current_app.extensions.get(_PROCESS_KEY)
         if kept is not None and kept[0] > time.monotonic():
             setattr(g, _G_KEY, kept[1])
@@ -127,6 +129,18 @@ def site_settings() -> Brand:
         if lifetime > 0:
             current_app.extensions[_PROCESS_KEY] = (time.monotonic() + lifetime, brand)
     return brand
+
+
+@contextmanager
+def holding_site_settings():
+    """Within the block, every ``site_settings()`` of this app context gives the same snapshot."""
+    held = g.get(_G_KEY)
+    setattr(g, _G_KEY, held or site_settings())
+    try:
+        yield
+    finally:
+        if held is None:
+            g.pop(_G_KEY, None)
 
 
 def forget_cached() -> None:
