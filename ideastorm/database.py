@@ -36,8 +36,8 @@ def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def insert_ignoring_conflicts(table, rows: list[dict], conflict_columns: list[str]):
-    """INSERT rows, silently skipping those that violate the unique ``conflict_columns``."""
+def insert_ignoring_conflicts(table, rows: list[dict], conflict_columns: list[str] | None = None):
+    """INSERT rows, silently skipping those that violate the unique ``conflict_columns`` (None: any unique key)."""
     if not rows:
         return
     if is_postgresql():

@@ -81,15 +81,6 @@ def unsubscribe_path(message) -> str:
 
 
 @pytest.fixture
-def account_routes(app):
-    """The account endpoints the account emails link to (a stand-in until the accounts routes exist)."""
-    for endpoint, rule in (("accounts.reset_password", "/reset-password/<token>"),
-                           ("accounts.confirm_email", "/confirm-email/<token>")):
-        if endpoint not in app.view_functions:
-            app.add_url_rule(rule, endpoint, lambda token: "")
-
-
-@pytest.fixture
 def people(make_user):
     english = make_user(name="Edith Evans")
     french = make_user(name="Françoise Dorléac")
@@ -227,7 +218,7 @@ def test_the_digest_gathers_a_members_day_grouped_by_idea(app, smtp_sink, make_u
     assert read_unsubscribe_token(unsubscribe_path(message).rsplit("/", 1)[1]) == (english.id, "digest")
 
 
-def test_account_emails_carry_their_link_and_no_unsubscribe(app, account_routes, people):
+def test_account_emails_carry_their_link_and_no_unsubscribe(app, people):
     english, french, _ = people
     reset = services.queue_email("password_reset", english.id)
     confirm = services.queue_email("verify_email", french.id)
@@ -406,10 +397,6 @@ def test_a_batch_of_followers_over_one_connection(app, smtp_sink, make_idea):
 # --- commands ----------------------------------------------------------------------------------
 
 def test_mail_list_and_resend(app, runner, smtp_sink, make_idea, people):
-    from ideastorm.mail.cli import mail_cli
-
-    if "mail" not in app.cli.commands:  # registered by the app factory
-        app.cli.add_command(mail_cli)
     english, french, staff = people
     idea = make_idea()
     notify(english, "status", idea, actor=staff, data={"to": "planned"})

@@ -13,19 +13,12 @@ from flask import Blueprint, request
 
 from ..accounts.models import User
 from ..extensions import csrf, db
-from ..notifications.services import EMAIL_SETTINGS, stop_emails
+from ..notifications.services import stop_emails
 from ..web import render
 from .compose import unsubscribe_label
-from .tokens import DIGEST, read_unsubscribe_token
+from .tokens import read_unsubscribe_token
 
 bp = Blueprint("mail", __name__)
-
-
-def _settings_turned_off(user: User, setting: str) -> list[str]:
-    if setting == DIGEST:
-        # The digest gathers every kind set to "daily": stopping it turns those to "never".
-        return [name for name in EMAIL_SETTINGS if getattr(user, name) == "daily"]
-    return [setting]
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -39,7 +32,6 @@ def unsubscribe(token: str):
     what = unsubscribe_label(setting)
     if request.method == "GET":
         return render("mail/unsubscribe.html", token=token, what=what)
-    for name in _settings_turned_off(user, setting):
-        stop_emails(user.id, name)
+    stop_emails(user.id, setting)
     db.session.commit()
     return render("mail/unsubscribed.html", what=what)

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .. import outbox
-from ..database import is_postgresql
+from ..database import insert_ignoring_conflicts
 from ..extensions import db
 from ..timeutil import utcnow
 from .models import EMAIL_KINDS, OutgoingEmail
@@ -63,22 +63,14 @@ def queue_emails(rows: list[dict]) -> list[int]:
             "user_id": row["user_id"], "kind": kind, "notification_id": row.get("notification_id"),
             "digest_day": row.get("digest_day"), "message_id": new_message_id(), "created_at": now, "attempts": 0,
         })
+    # No conflict target: a row may clash on either unique key (that notification, or that
+    # member's digest of that day), and both mean "queued already".
     for start in range(0, len(values), INSERT_CHUNK):
-        _insert_ignoring_conflicts(values[start:start + INSERT_CHUNK])
+        insert_ignoring_conflicts(_T, values[start:start + INSERT_CHUNK])
     ids = _ids_of([value["message_id"] for value in values])
     if ids:
         outbox.emit(TOPIC, email_ids=ids)
     return ids
-
-
-def _insert_ignoring_conflicts(values: list[dict]) -> None:
-    # ON CONFLICT DO NOTHING without a target: a row may clash on either unique constraint
-    # (the notification, or the member and day), and both mean "queued already".
-    if is_postgresql():
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    db.session.execute(dialect_insert(_T).values(values).on_conflict_do_nothing())
 
 
 def _ids_of(message_ids: list[str]) -> list[int]:

@@ -3,7 +3,7 @@
 No expiry: an unsubscribe link must keep working in an email read a year later, and all it can
 do is stop emails. A purpose of its own (the salt) keeps it from being any other token.
 ``DIGEST`` stands for the daily digest: following it turns every setting that is "daily" to
-"never" (see ``mail.routes``).
+"never" (``notifications.services.stop_emails``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..notifications.services import EMAIL_SETTINGS
+from ..notifications.services import DIGEST, EMAIL_SETTINGS
 
 SALT = "ideastorm.unsubscribe"
-DIGEST = "digest"
 SETTINGS = (*EMAIL_SETTINGS, DIGEST)
 
 

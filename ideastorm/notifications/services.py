@@ -33,6 +33,7 @@ EMAIL_SETTING_OF_KIND = {
     "mention": "email_mentions",
     "new_idea": "email_new_ideas",
 }
+DIGEST = "digest"  # what an unsubscribe from the daily digest names instead of one setting
 STAFF_ONLY = ("email_new_ideas",)  # members are never told of new ideas: the setting is not theirs
 AUTO_FOLLOW_SETTING = {"submitted": "follow_on_submit", "voted": "follow_on_vote", "commented": "follow_on_comment"}
 
@@ -152,12 +153,17 @@ def save_preferences(user, preferences: Preferences) -> None:
 
 
 def stop_emails(user_id: int, setting: str) -> User | None:
-    """Set one email setting to "never" (the one-click unsubscribe); the member, or None if gone."""
-    if setting not in EMAIL_SETTINGS:
+    """The one-click unsubscribe: one email setting to "never"; the member, or None if gone.
+
+    ``DIGEST`` stops the daily digest, which gathers every kind set to "daily": those become "never".
+    """
+    if setting not in (*EMAIL_SETTINGS, DIGEST):
         raise DomainError("frequency_unknown", _("This unsubscribe link is not valid."), status=404)
     user = db.session.get(User, user_id)
     if user is not None:
-        setattr(user, setting, "never")
+        names = [name for name in EMAIL_SETTINGS if getattr(user, name) == "daily"] if setting == DIGEST else [setting]
+        for name in names:
+            setattr(user, name, "never")
         db.session.flush()
     return user
 
