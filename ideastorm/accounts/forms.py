@@ -23,21 +23,25 @@ _NAME_HINTS = {"required": True, "minlength": NAME_MIN, "maxlength": NAME_MAX}
 _NEW_PASSWORD_HINTS = {"required": True, "minlength": MIN_PASSWORD_LENGTH, "maxlength": PASSWORD_MAX}
 
 
+def _new_password_field(label) -> PasswordField:
+    return PasswordField(label, render_kw=_NEW_PASSWORD_HINTS,
+                         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+
+
+def _repeat_field(label) -> PasswordField:
+    # Typing the password twice is about the form, not a rule of accounts.
+    return PasswordField(label, render_kw={"required": True},
+                         validators=[EqualTo("password", message=_l("The passwords do not match."))])
+
+
 class RegisterForm(FlaskForm):
     email = EmailField(_l("Email"), render_kw={"required": True, "maxlength": EMAIL_MAX})
     display_name = StringField(
         _l("Display name"), render_kw=_NAME_HINTS,
         description=_l("Shown next to your ideas and comments."),
     )
-    password = PasswordField(
-        _l("Password"), render_kw=_NEW_PASSWORD_HINTS,
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
-    # Typing the password twice is about the form, not a rule of accounts.
-    confirm = PasswordField(
-        _l("Repeat password"), render_kw={"required": True},
-        validators=[EqualTo("password", message=_l("The passwords do not match."))],
-    )
+    password = _new_password_field(_l("Password"))
+    confirm = _repeat_field(_l("Repeat password"))
 
 
 class LoginForm(FlaskForm):
@@ -75,14 +79,8 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"), render_kw=_NEW_PASSWORD_HINTS,
-        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-    )
-    confirm = PasswordField(
-        _l("Repeat new password"), render_kw={"required": True},
-        validators=[EqualTo("password", message=_l("The passwords do not match."))],
-    )
+    password = _new_password_field(_l("New password"))
+    confirm = _repeat_field(_l("Repeat new password"))
 
 
 class CheckboxListField(SelectMultipleField):
