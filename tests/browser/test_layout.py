@@ -3,7 +3,7 @@
 The pages come from the app's route table: every GET route is opened by the role that may see it
 (a visitor for the public pages, a member, staff or an administrator for the others; some by
 several roles), in both languages, at 390 px and 1280 px (and 360, 1024 and 1920 px for the layout
-alone). No page may scroll sideways or let a header item wrap, and axe-core (node_modules/axe-core)
+alone). No page may scroll sideways, let a header item wrap or cut the site's name, and axe-core (node_modules/axe-core)
 must find no violation of impact "serious" or "critical" (run once per page and language: English
 at 1280 px in the light theme, French at 390 px in the dark one). A new page route is covered on its own; a GET route that is not a
 page is listed in ``NOT_PAGES`` with the reason, and a route this file cannot fill or reach fails.
@@ -207,6 +207,11 @@ LAYOUT_PROBLEMS = """() => {
   const items = [...document.querySelectorAll('header.site-header nav > ul > li')].filter((li) => li.checkVisibility());
   const middles = items.map((li) => { const box = li.getBoundingClientRect(); return box.top + box.height / 2; });
   if (middles.length && Math.max(...middles) - Math.min(...middles) > 8) problems.push('header items on more than one row');
+  // The ellipsis is for a long site name; the default one must always fit beside the links and actions.
+  const brand = document.querySelector('header.site-header .brand strong');
+  if (brand && brand.textContent.trim() === 'IdeaStorm' && brand.scrollWidth > brand.clientWidth + 1) {
+    problems.push(`the site's name is cut (${brand.clientWidth} of ${brand.scrollWidth} px)`);
+  }
   return problems;
 }"""
 
