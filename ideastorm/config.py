@@ -92,6 +92,20 @@ class DefaultConfig:
     ARGON2_MEMORY_COST = 64 * 1024  # KiB
     ARGON2_PARALLELISM = 4
 
+    # --- Sessions (accounts/sessions.py) ---
+
+    # --- Abuse limits (security/limits.py) ---
+
+    # --- Response headers and public address (security/headers.py) ---
+
+    # --- Single sign-on (sso/) ---
+
+    # --- Privacy and retention (privacy/) ---
+
+    # --- Vote integrity and moderation ---
+
+    # --- Health (main/routes.py healthz) ---
+
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,6 +1,6 @@
 """Every model, imported in one place for Alembic and the shell."""
 
-from .accounts.models import User
+from .accounts.models import LoginSession, User, UserIdentity
 from .audit.models import AuditEntry
 from .comments.models import Comment
 from .mail.models import OutgoingEmail
@@ -13,6 +13,6 @@ from .triage.models import DuplicateMerge, MergedVote, StaffNote
 from .votes.models import Vote
 
 __all__ = [
-    "AuditEntry", "Category", "CategoryWatch", "Comment", "Follow", "Notification", "OutgoingEmail", "DuplicateMerge", "Idea", "MergedVote", "OutboxEvent", "Role",
+    "AuditEntry", "Category", "LoginSession", "UserIdentity", "CategoryWatch", "Comment", "Follow", "Notification", "OutgoingEmail", "DuplicateMerge", "Idea", "MergedVote", "OutboxEvent", "Role",
     "SiteSettings", "StaffNote", "Status", "StatusChange", "Tag", "User", "Vote", "idea_tags",
 ]

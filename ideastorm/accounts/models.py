@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -54,6 +54,13 @@ class User(UserMixin, db.Model):
     email_mentions: Mapped[str] = mapped_column(String(10), default="immediate", server_default="immediate")
     email_new_ideas: Mapped[str] = mapped_column(String(10), default="daily", server_default="daily")
 
+    # The network a member registered from, truncated (/24 for IPv4, /48 for IPv6) so it names a
+    # network, not a household: read by the vote-integrity report, erased after the retention period.
+    signup_ip_prefix: Mapped[str | None] = mapped_column(String(45))
+    # Set when the member deleted their account: the row stays (their ideas and comments are kept
+    # under "Deleted member"), every personal field is erased.
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
     @property
     def role_enum(self) -> Role:
         return Role(self.role)
@@ -80,3 +87,48 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser: the server's side of a session and of its remember-me cookie.
+
+    The browser holds ``<id>.<secret>``; only a SHA-256 of the secret is stored. Logging out,
+    a password change or "sign out everywhere" revoke rows, so a copied cookie stops working.
+    """
+
+    __tablename__ = "login_sessions"
+    __table_args__ = (Index("ix_login_sessions_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    # The previous secret of a rotated remember-me token: presented again, it reveals a stolen copy.
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How the member signed in: "password", "reset", "confirm" or "sso:<provider>".
+    method: Mapped[str] = mapped_column(String(60), default="password")
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    ip_prefix: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class UserIdentity(db.Model):
+    """An account at an OpenID Connect provider linked to a member (single sign-on)."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        UniqueConstraint("provider", "subject"),
+        Index("ix_user_identities_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)

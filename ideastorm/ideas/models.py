@@ -134,6 +134,9 @@ class Idea(db.Model):
     trending: Mapped[float] = mapped_column(Float, default=0.0)
 
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pre-approval: a new member's first idea, held hidden until staff approve it (only its author
+    # and staff see it meanwhile); cleared by the approval.
+    awaiting_approval: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     comments_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("ideas.id"), index=True)
 

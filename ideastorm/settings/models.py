@@ -24,6 +24,8 @@ class SiteSettings(db.Model):
     welcome_fr: Mapped[str | None] = mapped_column(Text)
     # When on, a member must confirm their email address before they may post, comment or vote.
     require_verified_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # When on, a member's ideas wait in the moderation queue until staff have approved a first one.
+    hold_first_ideas: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # Moved by every change: the brand stylesheet's URL carries it, so browsers fetch the new one.
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

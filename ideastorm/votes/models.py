@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -26,3 +26,6 @@ class Vote(db.Model):
     value: Mapped[int] = mapped_column(SmallInteger)
     # When the current value was cast (reset when the member changes it).
     voted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The voter's network, truncated (/24 IPv4, /48 IPv6), for the vote-integrity report;
+    # erased after the retention period. None for votes cast outside a web request.
+    ip_prefix: Mapped[str | None] = mapped_column(String(45))

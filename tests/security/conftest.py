@@ -1,0 +1,1 @@
+"""The security suite: the fixtures of tests/conftest.py apply here too."""
