@@ -93,9 +93,13 @@ def measure(env: dict[str, str], queries: int, rng: random.Random) -> dict[str, 
         db.session.add(user)
         db.session.commit()
         category_id = db.session.scalar(select(Category.id).limit(1))
+        from ideastorm.accounts import services as account_services, sessions
+
+        row, secret = account_services.open_login_session(user)
+        db.session.commit()
         client = app.test_client()
         with client.session_transaction() as session:
-            session["_user_id"] = user.get_id()
+            session["_user_id"] = sessions.make_token(user.id, row.id, secret)
             session["_fresh"] = True
         from ideastorm.worker import Worker
 

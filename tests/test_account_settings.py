@@ -80,9 +80,19 @@ def test_a_remembered_browser_stays_remembered_after_its_own_password_change(app
     here = _signed_in_client(app, user, remember=True)
     response = _change_password(here)
     assert response.status_code == 302
-    assert any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
     here.delete_cookie("session")
-    assert _is_signed_in(here)  # by the new remember-me cookie
+    assert _is_signed_in(here)  # by its remember-me cookie: its login session was kept
+
+
+@pytest.mark.parametrize("password", ["1234567890", "qwertyuiop"])
+def test_a_common_new_password_is_refused(app, client, make_user, auth, password):
+    user = make_user()
+    auth.login(user)
+    response = _change_password(client, new=password)
+    assert response.status_code == 422
+    assert "This password is too common or too easy to guess." in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert verify_password(user.password_hash, PASSWORD)
 
 
 def test_a_refused_password_change_signs_nobody_out(app, client, make_user, auth):

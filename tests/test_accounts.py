@@ -1,8 +1,14 @@
+import re
+
+import pytest
 from sqlalchemy import func, select
 
+from ideastorm.accounts.auth import verify_password
 from ideastorm.accounts.models import User
 from ideastorm.extensions import db
+from ideastorm.mail.models import OutgoingEmail
 from tests.conftest import PASSWORD
+from tests.helpers import is_signed_in
 
 
 def _register(client, email="ada@example.com", name="Ada", password=PASSWORD, confirm=None, **extra):
@@ -15,26 +21,74 @@ def _count_users() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_register_signs_in_and_hashes_the_password(client):
-    response = _register(client)
-    assert response.status_code == 302
-    user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
-    assert user.role == "member"
-    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
-    page = client.get("/").get_data(as_text=True)
-    assert "Ada" in page and "Log out" in page
+def _emails(kind: str) -> list[OutgoingEmail]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutgoingEmail).where(OutgoingEmail.kind == kind).order_by(OutgoingEmail.id)))
 
 
-def test_second_registration_with_same_email_in_any_case_is_refused(client):
-    _register(client)
-    client.post_form("/logout")
-    response = _register(client, email="  ADA@Example.COM ", name="Impostor")
+def _answer(response) -> tuple[int, str]:
+    """What a sign-up answers, the address it names aside (it is the one typed, normalised)."""
     page = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert "already exists" in page
-    assert 'value="Impostor"' in page  # what the user typed is kept
-    assert _count_users() == 1
-    assert db.session.scalar(select(User.display_name)) == "Ada"
+    main = re.search(r"<main.*?</main>", page, re.S).group(0)
+    return response.status_code, re.sub(r"[\w.+-]+@example\.com", "EMAIL", main)
+
+
+def test_register_creates_an_unconfirmed_account_and_asks_to_check_the_inbox(client):
+    response = _register(client)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Check your inbox" in page and "We sent a link to ada@example.com to finish signing up." in page
+    user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+    assert user.role == "member" and user.email_verified_at is None
+    assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+    assert not is_signed_in(client)  # the emailed link signs in
+    assert [e.user_id for e in _emails("verify_email")] == [user.id]
+
+
+def test_a_taken_address_gets_the_same_answer_and_its_owner_an_email(app, client):
+    new = _register(client, email="grace@example.com", name="Grace")
+    _register(client)  # Ada's account
+    taken = _register(client, email="  ADA@Example.COM ", name="Impostor", password="another good passphrase")
+    assert _answer(taken) == _answer(new)
+    page = taken.get_data(as_text=True)
+    assert "We sent a link to ada@example.com to finish signing up." in page and "already" not in page
+    assert _count_users() == 2
+    ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+    assert ada.display_name == "Ada" and verify_password(ada.password_hash, PASSWORD)
+    assert not is_signed_in(client)
+    assert [e.user_id for e in _emails("account_exists")] == [ada.id]
+    assert [e.user_id for e in _emails("verify_email")] == [
+        db.session.scalar(select(User.id).where(User.email == "grace@example.com")), ada.id]
+    # Again within the hour: the same answer, and no second email to flood the owner's mailbox.
+    assert _answer(_register(client, name="Impostor")) == _answer(new)
+    assert len(_emails("account_exists")) == 1
+
+
+def test_the_owner_is_told_how_to_sign_in_or_reset_the_password(app, client):
+    from ideastorm.mail.compose import compose
+
+    _register(client)
+    _register(client, name="Impostor")
+    message = compose(_emails("account_exists")[0])
+    text = message.body
+    assert message.to == ["Ada <ada@example.com>"]
+    assert "Someone tried to sign up with your email address" in message.subject
+    assert "tried to create an account" in text and "nothing was changed" in text
+    assert "http://ideastorm.test/login" in text and "http://ideastorm.test/reset-password/" in text
+    html = message.alternatives[0][0]
+    assert 'href="http://ideastorm.test/login"' in html and "Choose a new password" in html
+
+
+def test_a_taken_address_does_the_same_work(app, client, monkeypatch):
+    """The password is hashed for a taken address too, so the time taken tells nothing."""
+    from ideastorm.accounts import services
+
+    hashed = []
+    real = services.hash_password
+    monkeypatch.setattr(services, "hash_password", lambda password: hashed.append(password) or real(password))
+    _register(client)
+    _register(client, name="Impostor", password="another good passphrase")
+    assert hashed == [PASSWORD, "another good passphrase"]
 
 
 def test_register_validation_keeps_input(client):
@@ -143,3 +197,26 @@ def test_a_message_flashed_twice_shows_once(client, make_idea):
         client.get(f"/ideas/{idea.id}/edit")
     page = client.get("/login").get_data(as_text=True)
     assert page.count("Please sign in to continue.") == 1
+
+
+@pytest.mark.parametrize("password", ["1234567890", "password12", "aaaaaaaaaa", "qwertyuiop", "ideastorm123",
+                                      "ada@example.com!"])
+def test_common_and_guessable_passwords_are_refused(client, password):
+    response = _register(client, password=password)
+    assert response.status_code == 422
+    assert "This password is too common or too easy to guess." in response.get_data(as_text=True)
+    assert _count_users() == 0
+
+
+def test_a_passphrase_is_accepted_and_the_rule_is_shown(client):
+    form = client.get("/register").get_data(as_text=True)
+    assert "not a common or easily guessed password" in form
+    assert _register(client, password="correct horse battery staple").status_code == 200
+    assert _count_users() == 1
+
+
+def test_the_command_line_follows_the_same_rule(runner):
+    refused = runner.invoke(args=["users", "create", "--email", "rosa@example.com", "--name", "Rosa",
+                                  "--password-stdin"], input="qwertyuiop\n")
+    assert refused.exit_code == 1 and "too common or too easy to guess" in refused.output
+    assert _count_users() == 0

@@ -44,7 +44,7 @@ def test_migrations_match_the_models(app):
 
 def test_healthz_and_vendor_assets(client):
     response = client.get("/healthz")
-    assert response.status_code == 200 and response.json["checks"]["database"] == "ok"
+    assert response.status_code == 200 and response.json["database"]["status"] == "ok"
     for name, mimetype in (("htmx.min.js", "text/javascript"), ("pico.min.css", "text/css")):
         with client.get(f"/vendor/{name}") as asset:
             assert asset.status_code == 200 and asset.mimetype == mimetype

@@ -34,6 +34,7 @@ def test_fifty_members_vote_at_once(app, make_user, make_idea):
         token = match.group(1)
         response = client.post("/login", data={"email": member.email, "password": PASSWORD, "csrf_token": token})
         assert response.status_code == 302
+        token = _CSRF.search(client.get("/").get_data(as_text=True)).group(1)  # signing in renewed it
         clients.append((client, token))
 
     barrier = threading.Barrier(MEMBERS)

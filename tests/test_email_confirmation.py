@@ -47,20 +47,55 @@ def _confirmed(user) -> bool:
 # Sign-up and the command line ----------------------------------------------------------------
 
 
-def test_registering_queues_a_confirmation_email(client):
+def test_registering_queues_a_confirmation_email_whose_link_signs_in(client):
     response = _register(client)
-    assert response.status_code == 302
+    assert response.status_code == 200 and "Check your inbox" in response.get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.email == "ada@example.com"))
     assert user.email_verified_at is None
     assert [e.user_id for e in _emails()] == [user.id]
-    page = client.get("/account").get_data(as_text=True)
-    assert "not confirmed yet" in page and 'action="/account/confirm-email"' in page
+    assert client.get("/account").status_code == 302  # not signed in yet
+
+    opened = client.get(f"/confirm-email/{make_confirm_token(user)}")
+    page = opened.get_data(as_text=True)
+    assert opened.status_code == 200
+    assert "ada@example.com is confirmed" in page and "Welcome to IdeaStorm, Ada! You are signed in." in page
+    account = client.get("/account").get_data(as_text=True)
+    assert "Your email address is confirmed." in account
+    assert "with the email confirmation link" in account  # how this browser signed in
+    assert _confirmed(user)
 
 
-def test_a_refused_registration_queues_nothing(client, make_user):
+def test_the_link_signs_in_once(app, client, make_user):
+    user = make_user(email="ada@example.com")
+    token = make_confirm_token(user)
+    assert client.get(f"/confirm-email/{token}").status_code == 200
+    assert client.get("/account").status_code == 200
+    later = app.test_client()  # the link found again in the mailbox: it is done, and opens nothing
+    page = later.get(f"/confirm-email/{token}").get_data(as_text=True)
+    assert "was already confirmed" in page
+    assert later.get("/account").status_code == 302
+
+
+def test_the_link_does_not_switch_a_signed_in_member(client, make_user, auth):
+    other = make_user(email="other@example.com")
+    auth.login(other)
+    user = make_user(email="ada@example.com")
+    assert client.get(f"/confirm-email/{make_confirm_token(user)}").status_code == 200
+    assert _confirmed(user)
+    assert "Signed in as other@example.com" in client.get("/account").get_data(as_text=True)
+
+
+def test_unconfirmed_members_sign_in_with_their_password(client, auth):
+    _register(client)
+    assert auth.login("ada@example.com").status_code == 302
+    assert "not confirmed yet" in client.get("/account").get_data(as_text=True)
+
+
+def test_a_taken_address_queues_no_confirmation(client, make_user):
     make_user(email="ada@example.com")
-    assert _register(client).status_code == 422
+    assert _register(client).status_code == 200
     assert _emails() == []
+    assert len(_emails("account_exists")) == 1
 
 
 def test_accounts_created_by_the_operator_are_confirmed(runner):

@@ -177,6 +177,7 @@ def test_a_password_change_on_the_account_page_kills_the_link(client, make_user,
     ("short", "short", "A password has at least 10 characters."),
     ("ada@example.com", "ada@example.com", "Your password cannot be your email address."),
     (NEW_PASSWORD, "something else entirely", "The passwords do not match."),
+    ("password12", "password12", "This password is too common or too easy to guess."),
 ])
 def test_the_new_password_follows_the_registration_rules(client, make_user, password, confirm, message):
     user = make_user(email="ada@example.com")

@@ -7,7 +7,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 
 HASHER = "ideastorm.password_hasher"
 
@@ -37,8 +37,6 @@ def needs_rehash(stored_hash: str) -> bool:
 
 
 def init_app(app: Flask) -> None:
-    from .models import User
-
     # Argon2id; the defaults are the library's recommended cost (about 50 ms and 64 MiB per
     # hash). Tests lower them, which makes a sign-in take a millisecond instead of most of a second.
     app.extensions[HASHER] = PasswordHasher(
@@ -52,17 +50,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(session_id: str):
-        # "<user id>.<session version>" (User.get_id): a session or remember-me cookie made
-        # before a password change or reset names an old version and signs nobody in.
-        user_id, _, version = str(session_id).partition(".")
-        try:
-            user = db.session.get(User, int(user_id))
-            version = int(version)
-        except (TypeError, ValueError):
-            return None
-        # A banned member is signed out on their next request, remember-me cookie included.
-        if user is None or user.is_banned or version != user.session_version:
-            return None
-        return user
+    # The id Flask-Login stores names a login session (accounts.sessions): one query loads it
+    # with its member, and a remember-me cookie that restores a session gets a new secret.
+    from flask_login import user_loaded_from_cookie
+
+    from .sessions import load_user, rotate_remember_token
+
+    login_manager.user_loader(load_user)
+    user_loaded_from_cookie.connect(rotate_remember_token, app)

@@ -24,8 +24,11 @@ _NEW_PASSWORD_HINTS = {"required": True, "minlength": MIN_PASSWORD_LENGTH, "maxl
 
 
 def _new_password_field(label) -> PasswordField:
-    return PasswordField(label, render_kw=_NEW_PASSWORD_HINTS,
-                         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    return PasswordField(label, render_kw=_NEW_PASSWORD_HINTS, description=_new_password_hint())
+
+
+def _new_password_hint():
+    return _l("At least %(n)d characters, and not a common or easily guessed password.", n=MIN_PASSWORD_LENGTH)
 
 
 def _repeat_field(label) -> PasswordField:
@@ -66,7 +69,7 @@ class AccountForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"),
                                      render_kw={"required": True})
-    new_password = PasswordField(_l("New password"), render_kw=_NEW_PASSWORD_HINTS)
+    new_password = PasswordField(_l("New password"), render_kw=_NEW_PASSWORD_HINTS, description=_new_password_hint())
     confirm = PasswordField(
         _l("Repeat new password"), render_kw={"required": True},
         validators=[EqualTo("new_password", message=_l("The passwords do not match."))],

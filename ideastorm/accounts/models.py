@@ -73,9 +73,21 @@ class User(UserMixin, db.Model):
         return self.has_role(Role.STAFF)
 
     def get_id(self) -> str:
-        # "<id>.<session version>": Flask-Login keeps it in the session and the remember-me
-        # cookie, so moving the version ends both (see accounts.auth's user loader).
-        return f"{self.id}.{self.session_version}"
+        # "<id>.<login session id>.<secret>": what Flask-Login keeps in the session and the remember-me
+        # cookie. accounts.sessions sets it when the member signs in or is loaded; the row decides.
+        token = getattr(self, "login_token", None)
+        if token is None:
+            raise RuntimeError("sign members in with accounts.sessions.sign_in, which opens their login session")
+        return token
+
+    # The same member, whichever login session each copy was loaded with (Flask-Login's UserMixin
+    # would compare get_id(), which names a login session).
+    def __eq__(self, other):
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    __hash__ = object.__hash__
 
     @property
     def is_verified(self) -> bool:

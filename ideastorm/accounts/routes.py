@@ -1,15 +1,16 @@
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import refresh
-from flask_login import current_user, login_required, login_user, logout_user
-from flask_login.config import COOKIE_NAME
+from flask_login import current_user, login_required
 
 from ..domain import DomainError
 from ..extensions import db
 from ..ideas.queries import active_categories
 from ..notifications.services import Preferences, preferences_of, save_preferences
-from ..web import form_checks_csrf, form_error_status, redirect_next, render, run_form
-from . import services, tokens
+from ..security.limits import limit
+from ..security.network import network_prefix
+from ..web import form_checks_csrf, form_error_status, record_id, redirect_next, render, run_form
+from . import services, sessions, tokens
 from .forms import (
     AccountForm,
     ForgotPasswordForm,
@@ -25,22 +26,23 @@ bp = Blueprint("accounts", __name__)
 
 @bp.route("/register", methods=["GET", "POST"])
 @form_checks_csrf
+@limit("register")
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
     outcome = run_form(form, lambda: services.register(form.email.data, form.display_name.data,
-                                                       form.password.data))
+                                                       form.password.data,
+                                                       ip_prefix=network_prefix(request.remote_addr)))
     if outcome.done:
-        login_user(outcome.result)
-        flash(_("Welcome to IdeaStorm, %(name)s!", name=outcome.result.display_name), "success")
-        flash(_("We have emailed you a link to confirm your address."), "info")
-        return redirect_next("main.home")
+        # The same page whether the address was new or had an account: the email says which.
+        return render("accounts/registered.html", email=outcome.result)
     return render_template("accounts/register.html", form=form), outcome.status
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @form_checks_csrf
+@limit("login")
 def login():
     if current_user.is_authenticated:
         return redirect_next("main.home")
@@ -49,7 +51,7 @@ def login():
         result = services.authenticate(form.email.data, form.password.data)
         db.session.commit()
         if result.user:
-            login_user(result.user, remember=form.remember.data)
+            sessions.sign_in(result.user, remember=form.remember.data)
             refresh()  # the member's own language from now on, this message included
             flash(_("You are signed in."), "success")
             return redirect_next("main.home")
@@ -64,14 +66,9 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sessions.sign_out()
     flash(_("You are signed out."), "info")
     return redirect(url_for("main.home"))
-
-
-def _remembered() -> bool:
-    """Whether this browser holds a remember-me cookie (kept, renewed, across a password change)."""
-    return bool(request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)))
 
 
 def _notifications_form(posted: bool) -> NotificationsForm:
@@ -125,12 +122,10 @@ def account():
         outcome = run_form(notifications_form, lambda: _save_notifications(notifications_form))
         message = _("Your notification settings are saved.")
     elif sent == "password":
-        remember = _remembered()
+        here = sessions.current_login_session()
         outcome = run_form(password_form, lambda: services.change_password(
-            current_user, password_form.current_password.data, password_form.new_password.data))
-        if outcome.done:
-            # The session version moved, signing out every session: this one signs in again with the new one.
-            login_user(current_user._get_current_object(), remember=remember)
+            current_user, password_form.current_password.data, password_form.new_password.data,
+            keep_session_id=here.id if here is not None else None))
         message = _("Your password is changed. Every other device where you were signed in is signed out.")
     if sent:
         if outcome.done:
@@ -139,8 +134,56 @@ def account():
         status = outcome.status
     return render_template(
         "accounts/account.html", profile_form=profile_form, password_form=password_form,
-        notifications_form=notifications_form,
+        notifications_form=notifications_form, login_sessions=_login_sessions(),
     ), status
+
+
+# Where the member is signed in -----------------------------------------------------------
+
+
+def _login_sessions() -> list[sessions.SessionView]:
+    here = sessions.current_login_session()
+    rows = services.active_login_sessions(current_user)
+    views = [sessions.describe(row, current=here is not None and row.id == here.id) for row in rows]
+    return sorted(views, key=lambda view: not view.current)  # this browser first, then the latest used
+
+
+@bp.post("/account/sessions/<session_id>/sign-out")
+@login_required
+def sign_out_session(session_id: str):
+    """Sign one browser out (one of the member's own; another's answers 404)."""
+    number = record_id(session_id)
+    if number is None:
+        abort(404)
+    here = sessions.current_login_session()
+    if here is not None and here.id == number:
+        sessions.sign_out()
+        flash(_("You are signed out."), "info")
+        return redirect(url_for("main.home"))
+    services.revoke_login_session(current_user, number)
+    db.session.commit()
+    flash(_("That browser is signed out."), "success")
+    return redirect(url_for("accounts.account", _anchor="sessions-title"))
+
+
+@bp.post("/account/sessions/sign-out-others")
+@login_required
+def sign_out_other_sessions():
+    here = sessions.current_login_session()
+    services.revoke_login_sessions(current_user, keep_id=here.id if here is not None else None)
+    db.session.commit()
+    flash(_("Every other browser where you were signed in is signed out."), "success")
+    return redirect(url_for("accounts.account", _anchor="sessions-title"))
+
+
+@bp.post("/account/sessions/sign-out-all")
+@login_required
+def sign_out_all_sessions():
+    services.revoke_login_sessions(current_user)
+    db.session.commit()
+    sessions.sign_out()
+    flash(_("You are signed out everywhere, this browser included."), "info")
+    return redirect(url_for("main.home"))
 
 
 # Password reset ------------------------------------------------------------------------
@@ -148,6 +191,7 @@ def account():
 
 @bp.route("/reset-password", methods=["GET", "POST"])
 @form_checks_csrf
+@limit("password_reset")
 def forgot_password():
     form = ForgotPasswordForm()
     outcome = run_form(form, lambda: services.request_password_reset(form.email.data))
@@ -169,7 +213,7 @@ def reset_password(token: str):
     outcome = run_form(form, lambda: services.reset_password(user, form.password.data))
     if not outcome.done:
         return render("accounts/reset_password.html", status=outcome.status, form=form, user=user, token=token)
-    login_user(user)  # after the commit, so this session carries the new session version
+    sessions.sign_in(user, method="reset")  # every former login session ended with the reset
     refresh()  # the member's own language from now on, this message included
     flash(_("Your new password is set and you are signed in. Every other device where you were signed in "
             "is signed out."), "success")
@@ -186,11 +230,19 @@ def confirm_email(token: str):
         return render("accounts/confirm_email.html", status=400, state="invalid")
     newly = services.confirm_email(user)
     db.session.commit()
-    return render("accounts/confirm_email.html", state="confirmed" if newly else "already", user=user)
+    signed_in = False
+    if newly and not current_user.is_authenticated:
+        # The link reached the mailbox: it finishes the sign-up and signs this browser in, once (a
+        # second click only says it is done, so a link found later in the mailbox opens nothing).
+        signed_in = sessions.sign_in(user, method="confirm") is not None
+        refresh()
+    return render("accounts/confirm_email.html", state="confirmed" if newly else "already", user=user,
+                  signed_in=signed_in)
 
 
 @bp.post("/account/confirm-email")
 @login_required
+@limit("resend_confirmation")
 def resend_confirmation():
     try:
         services.resend_confirmation(current_user)

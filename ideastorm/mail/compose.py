@@ -12,8 +12,8 @@ Unsubscribing: a notification email's link turns off the setting of its kind (a 
 or a merge: ``email_status``; a comment: ``email_comments``; a mention: ``email_mentions``; a new
 idea: ``email_new_ideas``). The digest's link stops the digest: every setting that is "daily"
 becomes "never", and the settings that email at once are left alone. Account emails (password
-reset, address confirmation) carry no unsubscribe link and no ``List-Unsubscribe`` header: they
-are answers to the member's own request, not a subscription.
+reset, address confirmation, a sign-up with a taken address) carry no unsubscribe link and no
+``List-Unsubscribe`` header: they answer a request made with the member's address, not a subscription.
 
 What should no longer be sent raises ``NotSent`` with the reason kept on the row: the member is
 gone or banned, turned that kind of email off meanwhile, or the idea or comment was hidden.
@@ -262,9 +262,23 @@ def _verify_email(email: OutgoingEmail, user: User, locale: str) -> Content:
     })
 
 
+def _account_exists(email: OutgoingEmail, user: User, locale: str) -> Content:
+    """Someone registered with this member's address: sign in instead, or reset the password (if it has one)."""
+    hours = max(1, round(int(current_app.config["PASSWORD_RESET_MAX_AGE"]) / 3600))
+    reset_url = (absolute("accounts.reset_password", token=account_tokens.make_reset_token(user))
+                 if user.password_hash else None)
+    return Content(template="account_exists", subject=_("Someone tried to sign up with your email address"), context={
+        "login_url": absolute("accounts.login"), "reset_url": reset_url,
+        "forgot_url": absolute("accounts.forgot_password"),
+        "validity": ngettext("The password link is valid for %(num)d hour and works once.",
+                             "The password link is valid for %(num)d hours and works once.", hours),
+    })
+
+
 BUILDERS: dict[str, Callable[[OutgoingEmail, User, str], Content]] = {
     "notification": _notification,
     "digest": _digest,
     "password_reset": _password_reset,
     "verify_email": _verify_email,
+    "account_exists": _account_exists,
 }

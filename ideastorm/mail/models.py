@@ -19,8 +19,9 @@ from ..extensions import db
 from ..timeutil import utcnow
 
 # notification: one notification emailed at once; digest: a member's day of notifications;
-# password_reset and verify_email: the account emails (their link is made when sent).
-EMAIL_KINDS = ("notification", "digest", "password_reset", "verify_email")
+# password_reset and verify_email: the account emails (their link is made when sent); account_exists:
+# someone tried to register with the address of an existing account (registration answers the same).
+EMAIL_KINDS = ("notification", "digest", "password_reset", "verify_email", "account_exists")
 
 
 class OutgoingEmail(db.Model):

@@ -32,6 +32,18 @@ def expect_widget(page, idea_id: int, *, score: int, promotes: int, demotes: int
     return widget
 
 
+def _confirmation_link(email: str) -> str:
+    """The path of the link in the confirmation email queued for ``email``, as the worker would send it."""
+    from ideastorm.accounts.models import User
+    from ideastorm.mail.compose import compose
+    from ideastorm.mail.models import OutgoingEmail
+
+    db.session.expire_all()
+    queued = db.session.scalar(select(OutgoingEmail).join(User, User.id == OutgoingEmail.user_id)
+                               .where(User.email == email, OutgoingEmail.kind == "verify_email"))
+    return re.search(r"https?://[^/\s]+(/confirm-email/\S+)", compose(queued).body).group(1)
+
+
 def test_customer_journey(page, new_context, make_user, log_in):
     # --- A visitor signs up -----------------------------------------------------------
     page.goto("/register")
@@ -42,8 +54,11 @@ def test_customer_journey(page, new_context, make_user, log_in):
     page.get_by_label("Repeat password").fill(PASSWORD)
     page.locator("main form").get_by_role("button", name="Sign up").click()
 
-    # ... and lands signed in.
-    expect(page.get_by_text("Welcome to IdeaStorm, Ada Lovelace!")).to_be_visible()
+    # ... is asked to open the link emailed to her, opens it, and lands signed in.
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    expect(page.get_by_text("We sent a link to ada@example.com to finish signing up.")).to_be_visible()
+    page.goto(_confirmation_link("ada@example.com"))
+    expect(page.get_by_text("Welcome to IdeaStorm, Ada Lovelace! You are signed in.")).to_be_visible()
     header = page.locator("header.site-header")
     account = header.locator("details.account-menu")  # the account menu, named after her
     expect(account.locator("summary")).to_have_accessible_name(re.compile("Ada Lovelace"))
