@@ -34,7 +34,7 @@ def _base_config(database_url: str, tmp_path: Path) -> dict:
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "MAIL_DIR": str(tmp_path / "mail"),
         "BASE_URL": "http://ideastorm.test",
-        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_ENABLED": False,  # on only where a test turns it on (tests/security/test_limits.py)
         "AGGREGATE_CACHE_SECONDS": 0,
         "SITE_SETTINGS_CACHE_SECONDS": 0,
         "SERVER_NAME": None,
@@ -111,10 +111,16 @@ def database_url(request, backend, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url, tmp_path):
+def app_config() -> dict:
+    """Settings a test module changes over the base ones (override this fixture; e.g. limits on)."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, tmp_path, app_config):
     from ideastorm.ideas.defaults import ensure_default_categories
 
-    app = create_app(_base_config(database_url, tmp_path))
+    app = create_app({**_base_config(database_url, tmp_path), **app_config})
     with app.app_context():
         ensure_default_categories()
         db.session.commit()

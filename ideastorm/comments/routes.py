@@ -6,7 +6,9 @@ from htmx_flask import request
 from ..domain import DomainError
 from ..extensions import db
 from ..ideas.page import idea_page_context, visible_idea
+from ..security.limits import limit
 from ..security.permissions import can, login_required_for, require
+from ..text import clean_text
 from ..web import form_checks_csrf, get_or_404, render, run_form
 from . import services
 from .forms import CommentForm
@@ -19,6 +21,7 @@ PREVIEW_MAX = 20_000  # longer than any text a form accepts; the form itself say
 
 @bp.post("/ideas/<int:idea_id>/comments")
 @form_checks_csrf
+@limit("comment")
 def create(idea_id: int):
     idea = visible_idea(idea_id)
     require("comment", idea)
@@ -61,6 +64,7 @@ def _comment_url(comment: Comment) -> str:
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @form_checks_csrf
+@limit("write")
 def edit(comment_id: int):
     """The author's edit form: a page of its own, or (htmx) in place of the comment."""
     comment = _own_comment(comment_id)
@@ -77,6 +81,7 @@ def edit(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
+@limit("write")
 def delete(comment_id: int):
     """GET asks for confirmation (the page without JavaScript); POST deletes."""
     comment = _own_comment(comment_id)
@@ -103,5 +108,5 @@ def confirm_hide(comment_id: int):
 @login_required_for("submit_idea")  # any member: previews are for people writing
 def preview_markdown():
     """``text`` rendered as it will be shown (the same sanitizer); the fragment alone for htmx."""
-    text = request.form.get("text", "")[:PREVIEW_MAX]
+    text = clean_text(request.form.get("text", "")[:PREVIEW_MAX], multiline=True)  # as saving will store it
     return render("comments/preview.html", fragment="comments/_preview.html", text=text)

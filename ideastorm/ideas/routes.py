@@ -4,6 +4,7 @@ from flask_login import current_user
 
 from ..i18n import STATUS_LABELS
 from ..notifications.services import followed_among
+from ..security.limits import limit
 from ..security.permissions import can, login_required_for, require
 from ..votes.services import votes_of
 from ..web import form_checks_csrf, page_arg, query_arg, render, run_form
@@ -46,6 +47,8 @@ def _idea_form(form: IdeaForm, idea=None):
         outcome = run_form(form, lambda: services.update_idea(idea, *fields))
         message = _("Your changes are saved.")
     if outcome.done:
+        if idea is None and outcome.result.awaiting_approval:
+            message = _("Thank you! Your idea will be published once the team has approved it.")
         flash(message, "success")
         return redirect(url_for("ideas.show", idea_id=outcome.result.id))
     return render("ideas/form.html", status=outcome.status, form=form, idea=idea)
@@ -54,6 +57,7 @@ def _idea_form(form: IdeaForm, idea=None):
 @bp.route("/ideas/new", methods=["GET", "POST"])
 @login_required_for("submit_idea")
 @form_checks_csrf
+@limit("submit")
 def new_idea():
     return _idea_form(IdeaForm(title=query_arg("title")))
 
@@ -71,6 +75,7 @@ def show_with_slug(idea_id: int, slug: str):
 
 @bp.route("/ideas/<int:idea_id>/edit", methods=["GET", "POST"])
 @form_checks_csrf
+@limit("write")
 def edit(idea_id: int):
     idea = visible_idea(idea_id)
     require("edit_idea", idea)

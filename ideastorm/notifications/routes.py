@@ -16,6 +16,7 @@ from ..domain import DomainError
 from ..extensions import db
 from ..ideas.models import Idea
 from ..ideas.queries import paginate
+from ..security.limits import limit
 from ..security.permissions import login_required_for, require
 from ..web import get_or_404, page_arg, query_arg, record_id, redirect_next, render
 from . import services
@@ -69,6 +70,7 @@ def _follow_answer(idea: Idea, following: bool):
 
 @bp.post("/ideas/<int:idea_id>/follow")
 @login_required_for("submit_idea")  # any member
+@limit("write")
 def follow(idea_id: int):
     idea = get_or_404(Idea, idea_id)
     services.follow(current_user, idea)  # hidden ideas: 404 for all but staff
@@ -78,6 +80,7 @@ def follow(idea_id: int):
 
 @bp.post("/ideas/<int:idea_id>/unfollow")
 @login_required_for("submit_idea")
+@limit("write")
 def unfollow(idea_id: int):
     idea = get_or_404(Idea, idea_id)
     services.unfollow(current_user, idea)  # hidden ideas: 404 for all but staff

@@ -4,6 +4,8 @@ from flask_login import current_user
 from htmx_flask import request
 
 from ..database import run_transaction
+from ..security.limits import limit
+from ..security.network import network_prefix
 from ..security.permissions import can, require
 from ..web import next_url, render
 from . import services
@@ -12,6 +14,7 @@ bp = Blueprint("votes", __name__)
 
 
 @bp.post("/ideas/<int:idea_id>/vote")
+@limit("vote")
 def vote(idea_id: int):
     # The busiest write of the site: one narrow read of the idea, the vote's transaction, and the
     # widget drawn from what the vote returned, with no other query.
@@ -20,8 +23,10 @@ def vote(idea_id: int):
         abort(404)
     require("vote", idea)
     value = request.form.get("value", "")
+    network = network_prefix(request.remote_addr)
     try:
-        result = run_transaction(lambda: services.vote(current_user, idea.id, value), expire_on_commit=False)
+        result = run_transaction(lambda: services.vote(current_user, idea.id, value, ip_prefix=network),
+                                 expire_on_commit=False)
     except services.VotingClosed as closed:
         if request.htmx:
             idea = services.vote_target(idea.id) or idea  # as the refusal found it (closed meanwhile, say)
