@@ -12,6 +12,7 @@ from flask_babel import format_datetime, format_timedelta, get_locale, get_timez
 from .i18n import LANGUAGE_NAMES, STATUS_LABELS, status_label
 from .ideas.services import slugify
 from .markdown import plain_excerpt, render_markdown
+from .mail.links import absolute
 from .timeutil import utcnow
 
 
@@ -98,6 +99,7 @@ def init_app(app: Flask) -> None:
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         current_locale=lambda: str(get_locale()),
         url_with=url_with,
+        absolute_url=absolute,  # links that leave the page (canonical, og:url): at BASE_URL, never the Host
     )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

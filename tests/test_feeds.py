@@ -10,7 +10,7 @@ import pytest
 from ideastorm.extensions import db
 from ideastorm.triage.services import change_status, set_idea_hidden
 
-BASE = "http://localhost"
+BASE = "http://ideastorm.test"  # BASE_URL: never the request's Host
 FEEDS = ["/feeds/ideas.atom", "/feeds/implemented.atom"]
 
 
@@ -34,7 +34,7 @@ def test_empty_feeds_are_valid(client, url):
     feed, _ = parse(client, url)
     assert feed.entries == []
     assert feed.feed.updated_parsed is not None
-    assert feed.feed.id.startswith("tag:localhost,2025:feeds/")
+    assert feed.feed.id.startswith("tag:ideastorm.test,2025:feeds/")
     links = {link.rel: link.href for link in feed.feed.links}
     assert links["self"] == BASE + url
     assert links["alternate"].startswith(BASE + "/")
@@ -56,7 +56,7 @@ def test_new_ideas_feed(client, make_user, make_idea):
     assert [e.title for e in feed.entries] == ["Fish & chips <script>alert(1)</script>", "Older idea about exports"]
     first, second = feed.entries
     assert first.link == f"{BASE}/ideas/{tricky.id}"
-    assert first.id == f"tag:localhost,2025:ideas/{tricky.id}"
+    assert first.id == f"tag:ideastorm.test,2025:ideas/{tricky.id}"
     assert first.published == "2025-03-02T00:00:00Z" and first.updated == "2025-03-02T00:00:00Z"
     assert second.author == "Ada & <Co>"
     assert first.content[0].type == "text/html"

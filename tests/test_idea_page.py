@@ -119,7 +119,7 @@ def test_share_link_and_follow_slot(client, make_idea):
     idea = make_idea()
     page = client.get(f"/ideas/{idea.id}").get_data(as_text=True)
     actions = page.split('class="idea-actions"', 1)[1].split('class="timeline"', 1)[0]
-    url = f"http://localhost/ideas/{idea.id}"
+    url = f"http://ideastorm.test/ideas/{idea.id}"  # BASE_URL
     assert f'<input type="url" id="share-url" value="{url}" readonly' in actions
     assert re.search(r"<button [^>]*hidden[^>]*>Copy link</button>", actions)  # shown by the script
     assert "Log in to follow" in actions  # the follow slot renders nothing yet

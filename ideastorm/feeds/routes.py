@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, make_response, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import gettext as _
 
+from ..mail.links import absolute
 from ..settings.services import site_settings
 from ..timeutil import utcnow
 from .services import FeedItem, newest_ideas, recently_implemented, xml_safe
@@ -24,14 +25,15 @@ def rfc3339(value: datetime) -> str:
 
 
 def tag_uri(specific: str) -> str:
-    return f"tag:{urlsplit(request.host_url).hostname},{TAG_DATE}:{specific}"
+    """A permanent id under the site's public host (BASE_URL's, never the request's Host)."""
+    return f"tag:{urlsplit(current_app.config['BASE_URL']).hostname},{TAG_DATE}:{specific}"
 
 
 def atom_response(kind: str, title: str, alternate: str, items: list[FeedItem]):
     updated = max((item.updated for item in items), default=None) or utcnow()
     body = render_template(
         "feeds/atom.xml", kind=kind, title=title, items=items, updated=updated,
-        feed_id=tag_uri(f"feeds/{kind}"), self_url=request.base_url, alternate=alternate,
+        feed_id=tag_uri(f"feeds/{kind}"), self_url=absolute(f"feeds.{kind}"), alternate=alternate,
         rfc3339=rfc3339, tag_uri=tag_uri, xml_safe=xml_safe,
     )
     response = make_response(body)
@@ -45,7 +47,7 @@ def atom_response(kind: str, title: str, alternate: str, items: list[FeedItem]):
 def ideas():
     return atom_response(
         "ideas", _("New ideas on %(site)s", site=site_settings().name),
-        url_for("ideas.list_ideas", sort="new", _external=True), newest_ideas(),
+        absolute("ideas.list_ideas", sort="new"), newest_ideas(),
     )
 
 
@@ -53,5 +55,5 @@ def ideas():
 def implemented():
     return atom_response(
         "implemented", _("Implemented ideas on %(site)s", site=site_settings().name),
-        url_for("public.implemented", _external=True), recently_implemented(),
+        absolute("public.implemented"), recently_implemented(),
     )

@@ -1,4 +1,6 @@
-"""Absolute links for emails, built from BASE_URL: the worker composes them with no request to go by."""
+"""Absolute links, built from BASE_URL: emails (which the worker composes with no request to go by),
+and every absolute link in a page or a feed (canonical, og:url, Atom ids and links), which must
+never follow the request's Host header (a forged Host would otherwise poison shared caches)."""
 
 from __future__ import annotations
 

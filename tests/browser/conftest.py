@@ -3,7 +3,7 @@
 * ``live_server`` serves the test's ``app`` (same database, same config) on a free port, with
   an outbox worker beside it (a thread running the worker loop on the same app), as
   ``make run`` does: what a journey submits becomes searchable within moments.
-* ``browser`` is one Chromium for the whole session; every test gets fresh contexts
+* ``browser`` is one Chromium per test package; every test gets fresh contexts
   (``context`` / ``page``, plus ``new_context()`` for a second, independent visitor), so
   cookies never leak from one test to the next.
 * Chromium is never downloaded: it is the system one (Debian package ``chromium``), or the
@@ -98,9 +98,13 @@ def live_server(app) -> Iterator[str]:
 
 # --- Playwright ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator:
-    """One headless Chromium for the session (the system binary: never downloaded)."""
+    """One headless Chromium per test package (the system binary: never downloaded).
+
+    Package-scoped, not session-scoped: tests/security imports these fixtures too, and two sync
+    Playwright instances cannot be alive at once in one thread; each package closes its own first.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip(
             f"Chromium not found at {CHROMIUM}: install the Debian package `chromium` (CI does) "
