@@ -21,6 +21,7 @@ from ..domain import Checks, DomainError
 from ..extensions import db
 from ..ideas.models import Category
 from ..ideas.services import SLUG_MAX, slugify
+from ..text import checked
 
 CATEGORY_NAME_MIN, CATEGORY_NAME_MAX = 2, 80
 CATEGORY_DESCRIPTION_MAX = 300
@@ -64,13 +65,15 @@ def _name_and_description(checks: Checks, fields: tuple[str, str], name: str | N
                           *, required: str | None) -> tuple[str, str]:
     """One language's category name (2-80 characters) and one-line description (up to 300)."""
     name_field, description_field = fields
-    name = " ".join(checks.text(
-        name_field, name, minimum=CATEGORY_NAME_MIN, maximum=CATEGORY_NAME_MAX, required=required,
+    name = " ".join(checked(
+        checks, name_field, name, min_visible=CATEGORY_NAME_MIN, minimum=CATEGORY_NAME_MIN,
+        maximum=CATEGORY_NAME_MAX, required=required,
+        not_visible=_("A category name needs at least %(n)d visible characters.", n=CATEGORY_NAME_MIN),
         too_short=_("A category name has at least %(n)d characters.", n=CATEGORY_NAME_MIN),
         too_long=_("A category name has at most %(n)d characters.", n=CATEGORY_NAME_MAX),
     ).split())
-    description = " ".join(checks.text(
-        description_field, description, maximum=CATEGORY_DESCRIPTION_MAX,
+    description = " ".join(checked(
+        checks, description_field, description, maximum=CATEGORY_DESCRIPTION_MAX,
         too_long=_("A description has at most %(n)d characters.", n=CATEGORY_DESCRIPTION_MAX),
     ).split())
     return name, description

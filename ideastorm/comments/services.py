@@ -12,6 +12,7 @@ from ..domain import Checks, DomainError
 from ..extensions import db
 from ..ideas.models import Idea
 from ..security.permissions import can
+from ..text import checked
 from ..timeutil import utcnow
 from .models import Comment
 
@@ -21,8 +22,8 @@ BODY_MAX = 5_000
 def _checked_body(body: str | None) -> str:
     """The comment text, stripped and normalised; a DomainError on the ``body`` field when refused."""
     checks = Checks()
-    body = checks.text("body", body, maximum=BODY_MAX, required=_("A comment cannot be empty."),
-                       too_long=_("A comment has at most %(n)d characters.", n=BODY_MAX))
+    body = checked(checks, "body", body, multiline=True, maximum=BODY_MAX, required=_("A comment cannot be empty."),
+                   too_long=_("A comment has at most %(n)d characters.", n=BODY_MAX))
     checks.done()
     return body
 

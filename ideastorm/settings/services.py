@@ -16,7 +16,6 @@ import os
 import re
 import tempfile
 import time
-import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -30,6 +29,7 @@ from ..audit.services import record
 from ..domain import Checks, DomainError
 from ..extensions import db
 from ..markdown import render_markdown
+from ..text import checked
 from .models import SiteSettings
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ class Brand:
     welcome_fr: str | None = None
     # Members must confirm their email address before they post, comment or vote.
     require_verified_email: bool = False
+    # A member's ideas wait for the team's approval until one of them is approved (staff never wait).
+    hold_first_ideas: bool = False
     version: int = 0  # 0: nothing saved yet
 
     @property
@@ -98,6 +100,7 @@ def _snapshot(row: SiteSettings | None) -> Brand:
         return DEFAULT_BRAND
     return Brand(name=row.name, accent=row.accent, logo_file=row.logo_file, welcome_en=row.welcome_en,
                  welcome_fr=row.welcome_fr, require_verified_email=bool(row.require_verified_email),
+                 hold_first_ideas=bool(row.hold_first_ideas),
                  version=row.version)
 
 
@@ -346,23 +349,24 @@ def _clean_accent(checks: Checks, accent: str | None) -> str:
 def _state(brand: Brand) -> dict:
     return {"name": brand.name, "accent": brand.accent, "logo": brand.logo_file,
             "welcome_en": brand.welcome_en, "welcome_fr": brand.welcome_fr,
-            "require_verified_email": brand.require_verified_email}
+            "require_verified_email": brand.require_verified_email, "hold_first_ideas": brand.hold_first_ideas}
 
 
 def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = None,
                   welcome_fr: str | None = None, logo: Upload | None = None,
-                  remove_logo: bool = False, require_verified_email: bool | None = None) -> Brand:
+                  remove_logo: bool = False, require_verified_email: bool | None = None,
+                  hold_first_ideas: bool | None = None) -> Brand:
     """Change the site's settings; every field is checked before anything changes.
 
     Name 2-60 characters; accent ``#rrggbb`` giving white text 4.5:1 or more; welcome texts
     Markdown up to 5,000 characters each (empty: the default text); logo a PNG, JPEG or WebP
     (by its bytes, not its name) up to ``SITE_LOGO_MAX_BYTES``, SVG refused. A new logo wins
-    over ``remove_logo``. ``require_verified_email``: None keeps the stored choice.
+    over ``remove_logo``. ``require_verified_email``, ``hold_first_ideas``: None keeps the stored choice.
     """
     checks = Checks()
-    name = "".join(c for c in (name or "") if unicodedata.category(c) not in ("Cc", "Cf") or c in " \t")
-    name = " ".join(checks.text(
-        "name", name, minimum=NAME_MIN, maximum=NAME_MAX,
+    name = " ".join(checked(
+        checks, "name", name, min_visible=NAME_MIN, minimum=NAME_MIN, maximum=NAME_MAX,
+        not_visible=_("The site's name needs at least %(n)d visible characters.", n=NAME_MIN),
         required=_("The site needs a name."),
         too_short=_("The site's name has at least %(n)d characters.", n=NAME_MIN),
         too_long=_("The site's name has at most %(n)d characters.", n=NAME_MAX),
@@ -370,9 +374,9 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
     accent = _clean_accent(checks, accent)
     texts = {}
     for field, value in (("welcome_en", welcome_en), ("welcome_fr", welcome_fr)):
-        # Browsers count a line break as one character (maxlength) and send two.
-        texts[field] = checks.text(
-            field, (value or "").replace("\r\n", "\n"), maximum=WELCOME_MAX,
+        # Line breaks are stored as one character (browsers send two, and count one for maxlength).
+        texts[field] = checked(
+            checks, field, value, multiline=True, maximum=WELCOME_MAX,
             too_long=_("A welcome text has at most %(n)d characters.", n=WELCOME_MAX),
         ) or None
     kind = _check_logo(checks, logo) if logo is not None else None  # an empty file is no image
@@ -387,8 +391,11 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
         logo_file = None
     if require_verified_email is None:
         require_verified_email = before.require_verified_email
+    if hold_first_ideas is None:
+        hold_first_ideas = before.hold_first_ideas
     after = replace(before, name=name, accent=accent, logo_file=logo_file,
-                    require_verified_email=bool(require_verified_email), **texts)
+                    require_verified_email=bool(require_verified_email), hold_first_ideas=bool(hold_first_ideas),
+                    **texts)
     if after == before:
         return before
     if row is None:
@@ -397,6 +404,7 @@ def save_settings(actor, *, name: str, accent: str, welcome_en: str | None = Non
     row.name, row.accent, row.logo_file = after.name, after.accent, after.logo_file
     row.welcome_en, row.welcome_fr = after.welcome_en, after.welcome_fr
     row.require_verified_email = after.require_verified_email
+    row.hold_first_ideas = after.hold_first_ideas
     # Atomic, so two saves at once still give two versions (and two stylesheet URLs).
     row.version = 1 if before.version == 0 else SiteSettings.version + 1
     old, new = _state(before), _state(after)
