@@ -35,10 +35,18 @@ PUBLIC = {
     "stats.index", "feeds.ideas", "feeds.implemented", "search.search", "search.similar",
     "main.brand_css", "main.logo",  # the site's brand: every page links them, visitors too
     "notifications.count",  # the header's polled count: a visitor (a session that ended) gets an empty answer
+    "main.csp_report",  # browsers report CSP violations without cookies; it only logs them
+    "sso.start", "sso.callback",  # signing in with an OpenID Connect provider, what a visitor does (tests/test_sso.py)
 }
 OBJECT_CHECKED = {
     "accounts.account": "any signed-in member",
     "accounts.resend_confirmation": "any signed-in member",
+    # login sessions: the member's own only (another's id answers 404, tests/security/test_sessions.py)
+    "accounts.sign_out_session": "any signed-in member, for one of their own login sessions",
+    "accounts.sign_out_other_sessions": "any signed-in member",
+    "accounts.sign_out_all_sessions": "any signed-in member",
+    "privacy.export": "any signed-in member, their own data (tests/test_privacy.py)",
+    "privacy.delete": "any signed-in member, their own account (tests/test_privacy.py)",
     "ideas.edit": "edit_idea: the author while new, or staff",
     "votes.vote": "vote",
     "comments.create": "comment",
@@ -106,6 +114,10 @@ OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
     ("triage.merge_search", "GET"): Page(200, "Merge into another idea", ('name="q"',)),
     ("triage.confirm_merge", "GET"): Page(400, "Bad request", ("Choose the idea to merge into.",)),
     ("triage.confirm_moderation", "GET"): Page(200, "Hide this idea?", ('name="confirm" value="1"',)),
+    # pre-approval: nothing is held; the test's idea is public, so approving or declining it is refused
+    ("triage.approval_queue", "GET"): Page(200, "Waiting for approval", ("Nothing is waiting for approval.",)),
+    ("triage.approve_idea", "POST"): Page(409, "Conflict", ("This idea is not waiting for approval.",)),
+    ("triage.reject_idea", "POST"): Page(409, "Conflict", ("This idea is not waiting for approval.",)),
     # moderation: without hidden=1 / locked=1 the idea or comment is made visible / open (it already is)
     ("triage.idea_visibility", "POST"): Redirect("/ideas/{idea_id}"),
     ("triage.lock_comments", "POST"): Redirect("/ideas/{idea_id}"),
@@ -129,6 +141,10 @@ OUTCOMES: dict[tuple[str, str], Page | Redirect] = {
     ("admin.audit", "GET"): Page(200, "Audit log"),
     ("admin.settings", "GET"): Page(200, "Site settings", ('name="name"', 'name="accent"', 'name="logo"')),
     ("admin.settings", "POST"): Page(422, "Site settings", (FIX_FIELDS, error_of("name"))),
+    # vote integrity: without confirm=1 the voiding asks first
+    ("integrity.report", "GET"): Page(200, "Vote integrity", ("Bursts of votes from new accounts",)),
+    ("integrity.confirm_void", "GET"): Page(200, "Void the votes of banned accounts?"),
+    ("integrity.void_banned", "POST"): Redirect("/admin/integrity/void-banned"),
     # following and the inbox (any member): without JavaScript, back to the idea; nobody has a notification yet
     ("notifications.follow", "POST"): Redirect("/ideas/{idea_id}"),
     ("notifications.unfollow", "POST"): Redirect("/ideas/{idea_id}"),

@@ -51,6 +51,12 @@ class SiteSettingsForm(FlaskForm):
         description=_l("Off by default. A member whose address is not confirmed then sees a notice on every "
                        "page, with a button that emails the link again; reading stays open to everyone."),
     )
+    hold_first_ideas = BooleanField(
+        _l("Hold new members' first ideas for approval"),
+        description=_l("Off by default. A member's ideas then stay hidden until the team approves one of them "
+                       "(Triage, \"Waiting for approval\"); after that their ideas are published at once. "
+                       "Staff are never held."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

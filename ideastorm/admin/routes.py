@@ -200,6 +200,7 @@ def settings():
         current_user, name=form.name.data, accent=form.accent.data, welcome_en=form.welcome_en.data,
         welcome_fr=form.welcome_fr.data, logo=_upload(form.logo), remove_logo=form.remove_logo.data,
         require_verified_email=form.require_verified_email.data,
+        hold_first_ideas=form.hold_first_ideas.data,
     ), default_field="name")
     if not outcome.done:
         return render("admin/settings.html", status=outcome.status, form=form, brand=brand)

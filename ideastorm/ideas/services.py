@@ -7,7 +7,6 @@ the caller (a view, a command, the API) commits once.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from flask_babel import gettext as _
 from slugify import slugify as _transliterating_slugify
@@ -19,6 +18,8 @@ from ..notifications.services import follow_automatically
 from ..database import insert_ignoring_conflicts
 from ..domain import Checks, DomainError
 from ..extensions import db
+from ..roles import Role
+from ..text import checked, clean_text
 from ..timeutil import utcnow
 from . import counters
 from .models import Category, Idea, Status, Tag
@@ -40,7 +41,7 @@ def normalize_tags(raw: str | list[str] | None) -> list[str]:
     for part in parts:
         if not isinstance(part, str):
             raise DomainError("tags_invalid", _("Tags are words separated by commas."), "tags")
-        tag = unicodedata.normalize("NFC", part).strip().lower()
+        tag = clean_text(part).strip().lower()
         tag = _TAG_JUNK.sub("-", "-".join(tag.split())).strip("-_")
         if tag and tag not in tags:
             tags.append(tag)
@@ -66,21 +67,24 @@ def tags_named(raw: str | list[str] | None) -> list[Tag]:
 
 
 def _usable_category(category_id) -> Category | None:
-    category = db.session.get(Category, category_id) if isinstance(category_id, int) and category_id > 0 else None
+    # Ids are 32-bit on every backend: a larger number names no category (PostgreSQL would refuse the query).
+    usable_id = isinstance(category_id, int) and 0 < category_id <= 2**31 - 1
+    category = db.session.get(Category, category_id) if usable_id else None
     return None if category is None or category.is_archived else category
 
 
 def _checked_fields(title, description, category_id, tags) -> tuple[str, str, Category, list[str]]:
     """Every rule of an idea's fields, all at once, so each field shows its own message."""
     checks = Checks()
-    title = checks.text(
-        "title", title, minimum=TITLE_MIN, maximum=TITLE_MAX,
+    title = checked(
+        checks, "title", title, min_visible=TITLE_MIN, minimum=TITLE_MIN, maximum=TITLE_MAX,
+        not_visible=_("The title needs at least %(n)d visible characters.", n=TITLE_MIN),
         required=_("A title is required."),
         too_short=_("A title has at least %(n)d characters.", n=TITLE_MIN),
         too_long=_("A title has at most %(n)d characters.", n=TITLE_MAX),
     )
-    description = checks.text(
-        "description", description, maximum=DESCRIPTION_MAX,
+    description = checked(
+        checks, "description", description, multiline=True, maximum=DESCRIPTION_MAX,
         required=_("A description is required: say why it matters."),
         too_long=_("A description has at most %(n)d characters.", n=DESCRIPTION_MAX),
     )
@@ -99,11 +103,40 @@ def _checked_fields(title, description, category_id, tags) -> tuple[str, str, Ca
     return title, description, category, tag_names
 
 
+def held_for_approval(author) -> bool:
+    """Whether ``author``'s next idea waits for the team: the site holds first ideas, and none of theirs is out yet.
+
+    "Out" is an idea that is public and not waiting (an approved one); staff are never held.
+    """
+    from ..settings.services import site_settings
+
+    if not site_settings().hold_first_ideas or author.has_role(Role.STAFF):
+        return False
+    approved = db.session.scalar(
+        select(Idea.id).where(Idea.author_id == author.id, Idea.is_hidden.is_(False),
+                              Idea.awaiting_approval.is_(False)).limit(1)
+    )
+    return approved is None
+
+
+def held_ideas_of(author_id: int) -> list[Idea]:
+    """An author's ideas waiting for approval, newest first (shown to them alone, on their profile)."""
+    return list(db.session.scalars(
+        select(Idea).where(Idea.author_id == author_id, Idea.awaiting_approval.is_(True))
+        .order_by(Idea.created_at.desc(), Idea.id.desc())
+    ))
+
+
 def submit_idea(author, title: str, description: str, category_id: int | None,
                 tags: str | list[str] = "") -> Idea:
-    """Create an idea (no vote is cast for its author); its author follows it unless they turned that off."""
+    """Create an idea (no vote is cast for its author); its author follows it unless they turned that off.
+
+    An idea held for approval (``held_for_approval``) is stored hidden and awaiting approval: it is
+    neither counted, nor announced, nor indexed; ``triage.services.approve_idea`` does that later.
+    """
     require_confirmed_email(author)
     title, description, category, tag_names = _checked_fields(title, description, category_id, tags)
+    held = held_for_approval(author)
     now = utcnow()
     idea = Idea(
         title=title,
@@ -115,13 +148,22 @@ def submit_idea(author, title: str, description: str, category_id: int | None,
         created_at=now,
         updated_at=now,
         trending=initial_trending(now),
+        is_hidden=held,
+        awaiting_approval=held,
     )
     db.session.add(idea)
     db.session.flush()
-    counters.idea_changed(was_public=False, was_implemented=False, is_public=True, is_implemented=False)
     follow_automatically(author, idea.id, "submitted")
-    outbox.emit("idea.created", idea_id=idea.id, actor_id=author.id)
+    if not held:
+        announce_new_idea(idea)
     return idea
+
+
+def announce_new_idea(idea: Idea) -> None:
+    """What a public new idea sets off: the headline's count, and ``idea.created`` (index, notifications)."""
+    counters.idea_changed(was_public=False, was_implemented=False, is_public=True,
+                          is_implemented=idea.status == Status.IMPLEMENTED.value)
+    outbox.emit("idea.created", idea_id=idea.id, actor_id=idea.author_id)
 
 
 def update_idea(idea: Idea, title: str, description: str, category_id: int | None,

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts.models import User
+from ..ideas.services import held_ideas_of
 from ..ideas.queries import Page, active_categories, category_by_slug, ideas_query, paginate
 from ..notifications.services import followed_among
 from ..votes.services import votes_of
@@ -77,4 +78,5 @@ def profile(user_id: int):
         "public/profile.html", member=user, stats=queries.member_stats(user.id), page=page,
         my_votes=votes_of(current_user, page.items),
         followed=followed_among(current_user, page.items),
+        waiting=held_ideas_of(user.id) if current_user.is_authenticated and current_user.id == user.id else [],
     )

@@ -25,7 +25,16 @@ def _is_staff(user) -> bool:
 
 
 def _can_view_idea(user, idea) -> bool:
-    return not idea.is_hidden or _is_staff(user)
+    if not idea.is_hidden or _is_staff(user):
+        return True
+    # An idea held for approval is shown to its author (marked as waiting), to nobody else.
+    return (bool(getattr(idea, "awaiting_approval", False)) and _is_member(user)
+            and getattr(idea, "author_id", None) == user.id)
+
+
+def _can_vote(user, idea) -> bool:
+    # Nobody votes on an idea waiting for approval: it is not out yet.
+    return _is_member(user) and _can_view_idea(user, idea) and not getattr(idea, "awaiting_approval", False)
 
 
 def _can_edit_idea(user, idea) -> bool:
@@ -45,7 +54,7 @@ RULES: dict[str, Callable[[Any, Any], bool]] = {
     "view_idea": _can_view_idea,
     "submit_idea": lambda user, _: _is_member(user),
     "edit_idea": _can_edit_idea,
-    "vote": lambda user, idea: _is_member(user) and _can_view_idea(user, idea),
+    "vote": _can_vote,
     "comment": _can_comment,
     "triage": lambda user, _: _is_staff(user),
     "moderate": lambda user, _: _is_staff(user),

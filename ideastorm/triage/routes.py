@@ -20,7 +20,7 @@ from ..web import (
 )
 from . import services
 from .forms import BulkForm, DuplicateForm, NoteForm, StatusForm
-from .queries import QUEUE_SORTS, queue_query, queue_total
+from .queries import QUEUE_SORTS, approval_query, approval_total, queue_query, queue_total
 
 bp = Blueprint("triage", __name__)
 
@@ -43,7 +43,8 @@ def _queue_context(bulk_form: BulkForm | None = None, batch=None) -> dict:
                "tag": tag.name if tag else "", "age": min_age, "min_score": min_score}
     return {"page": page, "total": queue_total(query), "filters": filters, "statuses": STATUS_LABELS,
             "sorts": _sort_labels(), "categories": active_categories(),
-            "bulk_form": bulk_form or BulkForm(formdata=None), "batch": batch, "named": NAMED_IN_MESSAGE}
+            "bulk_form": bulk_form or BulkForm(formdata=None), "batch": batch, "named": NAMED_IN_MESSAGE,
+            "approval_total": approval_total()}
 
 
 def _sort_labels() -> dict[str, str]:
@@ -132,6 +133,14 @@ def undo_bulk():
     if not request.htmx:
         return render("triage/queue.html", status=status, **_queue_context())
     return render("triage/queue.html", fragment="triage/_queue.html", status=status, **_queue_context())
+
+
+@bp.get("/triage/approval")
+@login_required_for("triage")
+def approval_queue():
+    """New members' first ideas, held until staff approve (publish) or decline them."""
+    page = paginate(approval_query(), page_arg(), current_app.config["IDEAS_PER_PAGE"])
+    return render("triage/approval.html", page=page, total=approval_total(), my_votes={})
 
 
 def _staff_idea(idea_id: int) -> Idea:
@@ -276,6 +285,24 @@ def idea_visibility(idea_id: int):
     _simple_action(services.set_idea_hidden, _("The idea is hidden.") if hidden else _("The idea is visible."),
                    idea, hidden)
     return redirect(url_for("ideas.show", idea_id=idea.id))
+
+
+@bp.post("/ideas/<int:idea_id>/approve")
+@login_required_for("moderate")
+def approve_idea(idea_id: int):
+    """Publish an idea held for approval: it is counted, indexed and announced like any new idea."""
+    idea = _staff_idea(idea_id)
+    _simple_action(services.approve_idea, _("The idea is approved: everyone can see it now."), idea)
+    return redirect(next_url("ideas.show", idea_id=idea.id))
+
+
+@bp.post("/ideas/<int:idea_id>/reject")
+@login_required_for("moderate")
+def reject_idea(idea_id: int):
+    """Decline an idea held for approval: it stays hidden (kept, like any hidden idea)."""
+    idea = _staff_idea(idea_id)
+    _simple_action(services.reject_idea, _("The idea is declined: it stays hidden."), idea)
+    return redirect(next_url("ideas.show", idea_id=idea.id))
 
 
 @bp.post("/ideas/<int:idea_id>/lock")

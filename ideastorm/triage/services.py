@@ -21,7 +21,8 @@ from ..extensions import db
 from ..ideas import counters
 from ..ideas.models import Category, Idea, Status, StatusChange
 from ..ideas.ranking import recount
-from ..ideas.services import MAX_TAGS, normalize_tags, tags_named
+from ..ideas.services import MAX_TAGS, announce_new_idea, normalize_tags, tags_named
+from ..text import clean_text
 from ..timeutil import utcnow
 from ..votes.models import Vote
 from .models import DuplicateMerge, MergedVote, StaffNote, TriageBatch, TriageBatchItem
@@ -31,7 +32,7 @@ NOTE_MAX = 5_000
 
 
 def _clean_response(response: str | None) -> str | None:
-    response = (response or "").strip()
+    response = clean_text(response, multiline=True).strip()
     if len(response) > RESPONSE_MAX:
         raise DomainError("response_too_long",
                           _("An official response can have at most %(n)d characters.", n=RESPONSE_MAX), "response")
@@ -202,7 +203,13 @@ def undo_duplicate(actor, idea: Idea) -> None:
 
 
 def set_idea_hidden(actor, idea: Idea, hidden: bool) -> None:
-    """Hide an idea from everyone but staff (kept, with its votes and comments), or show it again."""
+    """Hide an idea from everyone but staff (kept, with its votes and comments), or show it again.
+
+    Showing an idea that waits for approval approves it (so it is announced like any new idea).
+    """
+    if not hidden and idea.awaiting_approval:
+        approve_idea(actor, idea)
+        return
     if idea.is_hidden == hidden:
         return
     implemented = idea.status == Status.IMPLEMENTED.value
@@ -212,6 +219,31 @@ def set_idea_hidden(actor, idea: Idea, hidden: bool) -> None:
            after={"hidden": hidden})
     idea.is_hidden = hidden
     outbox.emit("idea.visibility", idea_id=idea.id, hidden=hidden)
+    db.session.flush()
+
+
+def _check_awaiting(idea: Idea) -> None:
+    if not idea.awaiting_approval:
+        raise DomainError("not_awaiting_approval", _("This idea is not waiting for approval."), status=409)
+
+
+def approve_idea(actor, idea: Idea) -> None:
+    """Publish an idea held for approval: counted, indexed and announced as its submission would have been."""
+    _check_awaiting(idea)
+    record(actor, "idea.approve", idea, before={"hidden": idea.is_hidden, "awaiting_approval": True},
+           after={"hidden": False, "awaiting_approval": False})
+    idea.is_hidden = False
+    idea.awaiting_approval = False
+    db.session.flush()
+    announce_new_idea(idea)
+
+
+def reject_idea(actor, idea: Idea) -> None:
+    """Decline an idea held for approval: it stays hidden (kept, like any hidden idea) and leaves the queue."""
+    _check_awaiting(idea)
+    record(actor, "idea.reject", idea, before={"awaiting_approval": True}, after={"awaiting_approval": False})
+    idea.awaiting_approval = False
+    idea.is_hidden = True
     db.session.flush()
 
 
@@ -240,7 +272,7 @@ def set_comments_locked(actor, idea: Idea, locked: bool) -> None:
 
 def add_note(actor, idea: Idea, body: str) -> StaffNote:
     """A staff-only note on an idea."""
-    body = (body or "").strip()
+    body = clean_text(body, multiline=True).strip()
     if not body or len(body) > NOTE_MAX:
         raise DomainError("note_length", _("A note has 1 to %(n)d characters.", n=NOTE_MAX), "body")
     note = StaffNote(idea_id=idea.id, author_id=actor.id, body=body)

@@ -25,3 +25,13 @@ def verify_command(fix: bool) -> None:
         db.session.commit()
         click.echo("Repaired.")
     sys.exit(1)
+
+
+@votes_cli.command("void-banned")
+def void_banned_command() -> None:
+    """Delete every vote cast by a banned member and recount the ideas they were on (audited)."""
+    from ..integrity.services import void_banned_votes
+
+    result = void_banned_votes(None)
+    db.session.commit()
+    click.echo(f"{result.votes} vote(s) of banned accounts voided on {result.ideas} idea(s).")

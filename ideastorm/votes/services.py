@@ -55,6 +55,7 @@ class VoteTarget:
     promote_count: int
     demote_count: int
     score: int
+    awaiting_approval: bool = False  # held for the team's approval: nobody votes yet
 
     @property
     def open_for_votes(self) -> bool:
@@ -63,7 +64,7 @@ class VoteTarget:
     def after(self, result: VoteResult) -> VoteTarget:
         """The same idea with the counters a vote left it with."""
         return VoteTarget(self.id, self.status, self.is_hidden, result.promote_count, result.demote_count,
-                          result.score)
+                          result.score, self.awaiting_approval)
 
 
 def vote_target(idea_id: int) -> VoteTarget | None:
@@ -72,7 +73,7 @@ def vote_target(idea_id: int) -> VoteTarget | None:
         return None
     row = db.session.execute(
         select(_IDEAS.c.id, _IDEAS.c.status, _IDEAS.c.is_hidden, _IDEAS.c.promote_count, _IDEAS.c.demote_count,
-               _IDEAS.c.score)
+               _IDEAS.c.score, _IDEAS.c.awaiting_approval)
         .where(_IDEAS.c.id == idea_id)
     ).one_or_none()
     return VoteTarget(*row) if row else None
@@ -102,8 +103,11 @@ def parse_value(raw) -> int:
     return value
 
 
-def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
+def cast_vote(user_id: int, idea_id: int, value, *, ip_prefix: str | None = None) -> VoteResult:
     """Set ``user_id``'s vote on ``idea_id`` to ``value`` (0 retracts); raises ``Retry`` when raced.
+
+    ``ip_prefix`` is the voter's network (``security.network.network_prefix``), kept on the vote for the
+    integrity report (many accounts voting from one network); the caller reads it from its request.
 
     Run it through ``database.run_transaction``, which replays it when a guard fails. Every
     statement is Core, on the tables: this is the busiest write of the site, and no ORM object
@@ -129,13 +133,15 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
 
     now = utcnow()
     if existing is None:
-        connection.execute(insert(_VOTES).values(idea_id=idea_id, user_id=user_id, value=value, voted_at=now))
+        connection.execute(insert(_VOTES).values(idea_id=idea_id, user_id=user_id, value=value, voted_at=now,
+                                                 ip_prefix=ip_prefix))
     else:
         guard = and_(_VOTES.c.id == existing.id, _VOTES.c.value == old)
         if value == 0:
             done = connection.execute(delete(_VOTES).where(guard))
         else:
-            done = connection.execute(update(_VOTES).where(guard).values(value=value, voted_at=now))
+            done = connection.execute(update(_VOTES).where(guard).values(value=value, voted_at=now,
+                                                                         ip_prefix=ip_prefix))
         if done.rowcount != 1:
             raise Retry()
 
@@ -158,7 +164,7 @@ def cast_vote(user_id: int, idea_id: int, value) -> VoteResult:
     return VoteResult(idea_id, value, counters.promote_count, counters.demote_count, counters.score, changed=True)
 
 
-def vote(voter, idea_id: int, value) -> VoteResult:
+def vote(voter, idea_id: int, value, *, ip_prefix: str | None = None) -> VoteResult:
     """A member's vote: the site's rule on confirmed emails, the vote, and the follow that comes with it.
 
     Run it through ``database.run_transaction`` like ``cast_vote``. Withdrawing a vote keeps the
@@ -168,7 +174,7 @@ def vote(voter, idea_id: int, value) -> VoteResult:
     value = parse_value(value)
     if value:
         require_confirmed_email(voter)
-    result = cast_vote(voter.id, idea_id, value)
+    result = cast_vote(voter.id, idea_id, value, ip_prefix=ip_prefix)
     if result.changed and result.value:
         follow_automatically(voter, idea_id, "voted")
     return result
