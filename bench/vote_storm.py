@@ -17,7 +17,7 @@ member in over HTTP (a cookie jar each) and votes as htmx does (`HX-Request`, `X
   from the scheduled moment, so queueing shows): median (target under 50 ms) and p99 (under
   250 ms); meanwhile a 51st member submits ideas with a unique word and polls /search until each
   appears (commit to searchable);
-- after each mode: the after-commit backlog drained (/healthz's outbox_pending down to 0, or
+- after each mode: the after-commit backlog drained (/healthz's outbox pending down to 0, or
   `outbox drain`), then `votes verify` and `search verify` must exit 0. No request may fail.
 
 Medians over --rounds are reported in one table; the raw figures go to JSON (--json, default
@@ -524,7 +524,8 @@ def settle(server: Server, env: dict[str, str], worker: Background | None) -> di
     drained = False
     while True:
         health = healthz(server)
-        pending = health.get("outbox_pending")
+        outbox = health.get("outbox") or {}  # {"outbox": {"pending", "dead"}}; older code: flat outbox_* keys
+        pending = outbox.get("pending", health.get("outbox_pending"))
         if pending is None:  # /healthz does not report it
             break
         first = pending if first is None else first
@@ -540,7 +541,7 @@ def settle(server: Server, env: dict[str, str], worker: Background | None) -> di
         time.sleep(0.25)
     result = {"pending_at_start": first, "seconds": time.monotonic() - started, "drained_by_itself": drained,
               "left_pending": None if drained else last, "outbox_drain": None,
-              "dead": health.get("outbox_dead")}  # deliveries out of attempts, where /healthz reports them
+              "dead": outbox.get("dead", health.get("outbox_dead"))}  # deliveries out of attempts
     if worker is not None and worker.process.poll() is not None:
         result["worker_exited"] = worker.process.returncode
         result["worker_log"] = worker.log_tail()

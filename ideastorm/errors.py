@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .domain import DomainError
 from .extensions import db
+from .security import limits
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +30,10 @@ MESSAGES = {
     422: (_l("Invalid input"), _l("Some of what you sent is not valid.")),
     429: (_l("Too many requests"), _l("Please slow down and try again in a moment.")),
     500: (_l("Something went wrong"), _l("An unexpected error occurred; it has been logged.")),
+    503: (_l("Temporarily unavailable"), _l("This part of the site is unavailable right now.")),
 }
+DATABASE_DOWN = (_l("Temporarily unavailable"),
+                 _l("IdeaStorm cannot reach its database right now."))
 CSRF_MESSAGE = _l("Your form expired or could not be verified. Please submit it again.")
 
 
@@ -49,6 +57,14 @@ def init_app(app: Flask) -> None:
     def csrf_error(error: CSRFError):
         return error_response(400, str(CSRF_MESSAGE), error_code="csrf_failed")
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded):
+        # An abuse limit (security/limits.py): when to try again, in the message and in Retry-After.
+        seconds, message = limits.refusal(error)
+        response = make_response(error_response(429, message, error_code="rate_limited"))
+        response.headers["Retry-After"] = str(seconds)
+        return response
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400:
@@ -69,8 +85,50 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError):
+        if is_database_outage(getattr(error, "original_exception", None)):
+            return database_unavailable(error.original_exception)
         db.session.rollback()
         return error_response(500)
+
+    for outage in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(outage, database_unavailable)
+
+
+def is_database_outage(error: BaseException | None) -> bool:
+    """The database cannot be reached or cannot answer now (down, restarting, out of connections, locked)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout))
+
+
+def database_unavailable(error: Exception):
+    """503 with Retry-After while the database is unreachable: a page (JSON under /api/ and for /healthz).
+
+    Nothing here may touch the database: the page is rendered without the context processors
+    (site settings) and with no signed-in member, whose loading would fail again.
+    """
+    log.error("database unavailable during %s %s: %s: %s", request.method, request.path,
+              type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the session is discarded at the end of the request anyway
+        pass
+    g._login_user = current_app.login_manager.anonymous_user()  # flask-login's cache: no user loading
+    retry_after = int(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])
+    title, message = (str(text) for text in DATABASE_DOWN)
+    if request.endpoint == "main.healthz":
+        response = jsonify(status="error", database={"status": f"error: {type(error).__name__}"},
+                           search=None, outbox=None)
+    elif wants_json():
+        response = jsonify({"error": {"code": "database_unavailable", "message": message}})
+    else:
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        response = make_response(template.render(title=title, message=message, retry_after=retry_after,
+                                                 locale=str(get_locale() or "en")))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 class UserFacingError(HTTPException):

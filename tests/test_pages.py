@@ -17,6 +17,7 @@ NOT_PAGES = {
     "main.brand_css": "the brand stylesheet (CSS)",
     "notifications.count": "the header's polled fragment (tests/test_notifications_pages.py)",
     "notifications.suggest_members": "a fragment for the comment box's mention autocomplete",
+    "privacy.export": "a JSON download of the member's data (tests/test_privacy.py)",
 }
 _TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 

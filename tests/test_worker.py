@@ -58,6 +58,7 @@ def test_worker_once_and_outbox_drain_deliver_what_is_due(app, runner, make_idea
 
 
 def test_a_running_worker_makes_a_new_idea_searchable_within_a_second(running_worker, make_idea, make_user):
+    search.backend().ensure()  # the site's (empty) index, as the first search of an empty site makes it
     author = make_user()
     for n in range(3):
         make_idea(author, title=f"Conveyor belt sensor number{n}x")
@@ -97,9 +98,11 @@ def test_a_running_worker_retries_a_failure_and_stops_promptly(app, make_user):
 
 
 def test_flask_worker_runs_until_interrupted_and_exits_0(app, make_idea):
+    search.backend().ensure()  # the site's (empty) index, as the first search of an empty site makes it
     environment = dict(
         os.environ,
         IDEASTORM_SECRET_KEY="a-secret-key-for-the-worker-test",
+        IDEASTORM_BASE_URL="http://ideastorm.test",  # as an operator sets it (the default is warned about)
         IDEASTORM_SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
         IDEASTORM_SEARCH_INDEX_DIR=app.config["SEARCH_INDEX_DIR"],
         IDEASTORM_RATELIMIT_ENABLED="false",

@@ -2,13 +2,13 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, redirect, request, send_from_directory
 from flask_login import current_user
-from sqlalchemy import text
 
-from ..extensions import db
+from ..extensions import csrf, db
 from ..i18n import LOCALE_COOKIE
 from ..ideas.queries import active_categories, ideas_query
 from ..notifications.services import followed_among
 from ..public.queries import headline_counts
+from ..security.headers import CSP_REPORT_PATH, BadReport, log_violations, read_reports
 from ..settings.services import brand_stylesheet, logo_path, site_settings, welcome_html
 from ..votes.services import votes_of
 from ..web import next_url, render
@@ -36,23 +36,14 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    checks = {}
-    try:
-        db.session.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:  # report, do not raise: this is what monitoring reads
-        checks["database"] = f"error: {type(exc).__name__}"
-    from .. import outbox, search
+    """The database, the search index compared with it, the outbox backlog (see main/health.py)."""
+    from .health import site_health
 
-    index = search.backend().health()
-    checks["search"] = index["status"]
-    details = {"search_documents": index.get("documents")}
-    if checks["database"] == "ok":
-        details.update(outbox.health())
-    healthy = all(v == "ok" for v in checks.values())
-    # Dead deliveries need a person (`flask outbox list --dead`), not a restart: still 200.
-    status = "error" if not healthy else "degraded" if details.get("outbox_dead") else "ok"
-    return jsonify(status=status, checks=checks, **details), 200 if healthy else 503
+    body, status = site_health()
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/locale")
@@ -62,7 +53,8 @@ def set_locale():
     if locale not in current_app.config["LANGUAGES"]:
         abort(400)
     response = make_response(redirect(next_url("main.home")))
-    response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    response.set_cookie(LOCALE_COOKIE, locale, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"])
     if current_user.is_authenticated:
         current_user.locale = locale
         db.session.commit()
@@ -106,3 +98,20 @@ def logo(name: str):
     response.headers["Content-Security-Policy"] = "default-src 'none'"
     response.headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     return response
+
+
+@bp.post(CSP_REPORT_PATH)
+@csrf.exempt  # browsers send reports without cookies or a token; nothing is changed but the log
+def csp_report():
+    """Content-Security-Policy violations, reported by browsers: logged as warnings, answered 204."""
+    limit = int(current_app.config["CSP_REPORT_MAX_BYTES"])
+    if (request.content_length or 0) > limit:
+        abort(413)
+    body = request.get_data()  # cached: the NUL check may have read a JSON report already
+    if len(body) > limit:
+        abort(413)
+    try:
+        log_violations(read_reports(body))
+    except BadReport:
+        abort(400)
+    return "", 204

@@ -15,6 +15,11 @@ to the indexer (``indexer.handle``, the outbox subscriber ``search-index``), whi
 ideas those events name and indexes them, or removes them when they are hidden or gone. Web
 processes never write the index.
 
+When the index is missing (deleted, or never built while the site has ideas) or failing, reads
+raise ``SearchUnavailable``: pages say "search is unavailable" (503), never "no results"; the
+worker rebuilds a missing index from the database; ``/healthz`` compares the index with the
+database (``health.report``). An empty index is created on first use only for a site with no idea.
+
 In tests (and scripts) without a worker running, call ``sync()`` after changing ideas (e.g.
 with the ``make_idea`` fixture) and before searching.
 """
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from .interface import SearchBackend, SearchHit
+from .interface import SearchBackend, SearchHit, SearchUnavailable
 
 EXTENSION = "ideastorm.search"
 
@@ -39,13 +44,26 @@ def init_app(app: Flask) -> None:
     outbox.subscribe(app, indexer.SUBSCRIBER, indexer.TOPICS, indexer.handle, batch=True)
 
 
+def nothing_to_index() -> bool:
+    """Whether the site has no idea the index should hold: only then may a missing index be created empty."""
+    from sqlalchemy.orm import Session
+
+    from ..extensions import db
+    from .documents import count_indexable
+
+    with Session(db.engine) as session:
+        return count_indexable(session) == 0
+
+
 def backend() -> SearchBackend:
     """This app's search backend (one per app and process; the index is created on first use)."""
     instance = current_app.extensions.get(EXTENSION)
     if instance is None:
         from .whoosh_backend import WhooshBackend
 
-        instance = current_app.extensions[EXTENSION] = WhooshBackend(current_app.config["SEARCH_INDEX_DIR"])
+        instance = current_app.extensions[EXTENSION] = WhooshBackend(
+            current_app.config["SEARCH_INDEX_DIR"], may_create=nothing_to_index,
+        )
     return instance
 
 
@@ -73,7 +91,13 @@ def index_ideas(idea_ids, progress=None) -> None:
     from .maintenance import rebuild_index
 
     idea_ids = list(idea_ids)
-    if len(idea_ids) >= backend().document_count():
+    try:
+        indexed = backend().document_count()
+    except SearchUnavailable as exc:
+        if not exc.missing:
+            raise
+        indexed = 0  # no index yet: the rebuild makes it
+    if len(idea_ids) >= indexed:
         rebuild_index(progress)
     else:
         reindex(idea_ids)

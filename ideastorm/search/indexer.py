@@ -5,10 +5,16 @@ indexes them, or removes them (hidden, gone), so handling an event twice is harm
 a batch subscriber: every due event goes into one index commit, each idea once however many
 events name it. When another process holds the index's write lock beyond a short wait, the
 handler raises ``outbox.Deferred`` and the worker tries again a moment later.
+
+Each write records the highest event id of its batch in the index (``indexed_through``), which
+``/healthz`` compares with the last delivery the database marked done. A missing index (deleted)
+is rebuilt from the database; any other failure is logged with the ideas it was indexing, then
+raised, so the outbox tries again after its backoff.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
@@ -19,7 +25,9 @@ from sqlalchemy.orm import Session
 from .. import outbox
 from ..extensions import db
 from . import backend, documents
-from .interface import IndexBusy
+from .interface import IndexBusy, SearchUnavailable
+
+log = logging.getLogger(__name__)
 
 IDEA_TOPICS = (
     "idea.created", "idea.updated", "idea.voted", "idea.commented", "idea.status_changed", "idea.visibility",
@@ -42,11 +50,14 @@ def affected_ideas(session: Session, events: Iterable[outbox.Event]) -> set[int]
     return ids
 
 
-def reindex(idea_ids: Collection[int]) -> None:
-    """Index these ideas as the database has them now (remove those not to be indexed)."""
+def reindex(idea_ids: Collection[int], through: int | None = None) -> None:
+    """Index these ideas as the database has them now (remove those not to be indexed).
+
+    ``through``: the highest outbox event id handled by this write (the index's marker).
+    """
     if has_request_context():
         raise RuntimeError("The search index is written by the worker (`flask worker`), never inside a web request")
-    if not idea_ids:
+    if not idea_ids and not through:
         return
 
     def load(ids: Collection[int]):
@@ -54,17 +65,46 @@ def reindex(idea_ids: Collection[int]) -> None:
         with Session(db.engine) as session:
             yield from documents.documents_for(session, ids)
 
-    backend().apply(idea_ids, load)
+    backend().apply(idea_ids, load, through=through)
 
 
 def handle(events: list[outbox.Event]) -> None:
     """Index the ideas these events name, in one index commit."""
     with Session(db.engine) as session:
         ids = affected_ideas(session, events)
+    through = max((event.id for event in events), default=None)
     try:
-        reindex(ids)
+        reindex(ids, through=through)
     except IndexBusy:
         raise outbox.Deferred from None
+    except SearchUnavailable as exc:
+        if not exc.missing:
+            _log_failure(ids, events)
+            raise
+        _rebuild_missing(exc)
+    except Exception:
+        _log_failure(ids, events)
+        raise
+
+
+def _log_failure(ids: Collection[int], events: list[outbox.Event]) -> None:
+    log.exception("search index: indexing ideas %s failed (events %s to %s, attempt %s); the outbox tries again",
+                  sorted(ids), min(e.id for e in events), max(e.id for e in events), max(e.attempt for e in events))
+
+
+def _rebuild_missing(reason: SearchUnavailable) -> None:
+    """The index is gone (deleted while serving, or never built): build it from the database."""
+    from .maintenance import rebuild_index
+
+    # A warning, not an error: this heals it (and a new site's first idea lands here too). Pages
+    # that could not search meanwhile logged their errors.
+    log.warning("%s: building it from the database", reason)
+    try:
+        total = rebuild_index()
+    except Exception:
+        log.exception("search index: the rebuild of the missing index failed; the outbox tries again")
+        raise
+    log.warning("search index: built with %s ideas", total)
 
 
 def changed_since(moment: datetime) -> set[int]:

@@ -103,29 +103,51 @@ class IndexBusy(RuntimeError):
     """The index could not be written now because another process is writing it (try again later)."""
 
 
+class SearchUnavailable(RuntimeError):
+    """The index cannot answer: missing, unreadable or failing. Pages say "search is unavailable",
+    never "no results"; the worker rebuilds a missing index from the database.
+
+    ``missing`` is true when there is no index at all (deleted, never built while the site has ideas).
+    """
+
+    def __init__(self, reason: str, *, missing: bool = False):
+        super().__init__(reason)
+        self.missing = missing
+
+
 class SearchBackend(Protocol):
     def index(self, documents: Iterable[IdeaDocument]) -> None:
         """Add or replace these documents (one atomic write)."""
 
-    def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]]) -> None:
+    def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]],
+              through: int | None = None) -> None:
         """Index what ``load(idea_ids)`` returns and remove the other ids, in one atomic write.
 
         ``load`` runs while the write is exclusive, so concurrent callers cannot write an older
-        version of an idea over a newer one. Raises ``IndexBusy`` when it cannot get that.
+        version of an idea over a newer one. Raises ``IndexBusy`` when it cannot get that, and
+        ``SearchUnavailable`` when there is no index (and the site has ideas) or it cannot be written.
+        ``through``: the highest outbox event id this write reflects; the index keeps the highest
+        it was given (``indexed_through`` in ``health``), with the write.
         """
 
     def remove(self, idea_ids: Iterable[int]) -> None:
         """Remove these ideas; unknown ids are ignored."""
 
-    def query(self, query: SearchQuery) -> SearchResults: ...
+    def query(self, query: SearchQuery) -> SearchResults:
+        """Raises ``SearchUnavailable`` (or any error) when the index cannot answer: never an empty result for that."""
 
     def similar(self, text: str, limit: int = 5, exclude_id: int | None = None) -> list[SearchHit]:
         """Ideas whose title or description resemble ``text`` (a title being typed)."""
 
     def rebuild(
-        self, documents: Iterable[IdeaDocument], total: int, progress: Callable[[int], None] | None = None
+        self, documents: Iterable[IdeaDocument], total: int, progress: Callable[[int], None] | None = None,
+        through: int | None = None,
     ) -> None:
-        """Build a new index aside from every document, then swap it in."""
+        """Build a new index aside from every document, then swap it in.
+
+        ``through``: the highest outbox event id when the documents began to be read; the new
+        index's ``indexed_through`` is that or the old index's, whichever is higher.
+        """
 
     def fingerprints(self) -> dict[int, str]:
         """``{idea_id: fingerprint}`` of everything indexed (for ``verify``)."""
@@ -133,4 +155,13 @@ class SearchBackend(Protocol):
     def document_count(self) -> int: ...
 
     def health(self) -> dict:
-        """For /healthz: at least ``{"status": "ok" | "error: ...", "documents": N}``."""
+        """For /healthz, cheap (no search, no full scan), never raising. The keys every backend gives:
+
+        - ``status``: ``"ok"``, ``"missing"`` (no index: deleted, or never built), or ``"error: <reason>"``;
+        - ``documents``: how many ideas the index holds (None when it cannot tell);
+        - ``writable``: whether the worker can write it now (None when it cannot tell);
+        - ``indexed_through``: the highest outbox event id its writes reflect (see ``apply``), or None;
+        - ``generation``: a name for the index in use, which changes with each rebuild.
+
+        ``ideastorm.search.health`` compares these with the database.
+        """

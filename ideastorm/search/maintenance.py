@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..extensions import db
@@ -18,11 +19,18 @@ CATCH_UP_MARGIN = timedelta(seconds=30)
 
 
 def rebuild_index(progress=None) -> int:
-    """Build a new index from the database, swap it in, then re-index what changed meanwhile."""
+    """Build a new index from the database, swap it in, then re-index what changed meanwhile.
+
+    The new index's marker is the last outbox event recorded before it began: whatever those
+    events changed is in what it reads, or re-indexed by the catch-up.
+    """
+    from ..outbox import OutboxEvent
+
     began = utcnow()
     with Session(db.engine) as session:
+        through = session.scalar(select(func.max(OutboxEvent.id)))
         total = documents.count_indexable(session)
-        backend().rebuild(documents.all_documents(session), total, progress)
+        backend().rebuild(documents.all_documents(session), total, progress, through=through)
     changed = indexer.changed_since(began - CATCH_UP_MARGIN)
     for attempt in range(1, 31):  # workers hold the lock for moments only
         try:

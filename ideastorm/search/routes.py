@@ -1,4 +1,8 @@
-"""Search pages: /search (full text with filters, sorts and facets) and similar-idea suggestions."""
+"""Search pages: /search (full text with filters, sorts and facets) and similar-idea suggestions.
+
+When the index cannot answer, the pages say so (503, "Search is unavailable right now", with a
+link to browse every idea) instead of "no results"; each failure is logged (``health.note_failure``).
+"""
 
 from __future__ import annotations
 
@@ -14,13 +18,40 @@ from ..i18n import STATUS_LABELS
 from ..ideas.models import Category
 from ..ideas.queries import Page
 from ..web import page_arg, query_arg, render
-from . import backend, public_only
-from .interface import SORTS, SearchHit, SearchQuery
+from . import backend, health, public_only
+from .interface import SORTS, SearchHit, SearchQuery, SearchResults, SearchUnavailable
 from .suggest import QUERY_MAX, clean_text, idea_title_from, similar_hits
 
 bp = Blueprint("search", __name__)
 
 TAG_FILTER_MAX = 40
+# A fragment that explains a failure in its place (search unavailable) carries this header, so
+# that htmx swaps it in although its status is an error (see static/app.js).
+SWAP_ERROR_HEADER = "X-Swap-Error"
+
+
+def _query(query: SearchQuery) -> SearchResults:
+    """The backend's answer, or SearchUnavailable (logged) when the index cannot give one."""
+    with health.answering():
+        return backend().query(query)
+
+
+def _unavailable(response):
+    response.status_code = 503
+    response.headers[SWAP_ERROR_HEADER] = "true"
+    return response
+
+
+@bp.app_errorhandler(SearchUnavailable)
+def unavailable_response(error: SearchUnavailable):
+    """Any other page whose search failed (the error handler for SearchUnavailable): 503 with the message."""
+    from ..errors import error_response
+
+    health.note_failure(error)
+    if request.endpoint == "search.similar":
+        return _unavailable(render("search/_similar.html", hits=[], unavailable=True))
+    body, status = error_response(503, _("Search is unavailable right now."))
+    return body, status
 
 
 def _category_names() -> dict[str, str]:
@@ -40,14 +71,18 @@ def search():
     # The typed text may be long (refused below with a message) and hold control characters.
     text = clean_text(request.args.get("q", ""))
     results = page = message = None
-    proposal, unfiltered_total = "", None
+    proposal, unfiltered_total, unavailable = "", None, False
     if len(text) > QUERY_MAX:
         message = _("A search can have at most %(n)d characters: please shorten it.", n=QUERY_MAX)
         text = text[:QUERY_MAX]
     elif text:
         per_page = current_app.config["IDEAS_PER_PAGE"]
-        results = backend().query(SearchQuery(text, status=status, category=category, tag=tag, sort=sort,
-                                              page=page_no, per_page=per_page))
+        try:
+            results = _query(SearchQuery(text, status=status, category=category, tag=tag, sort=sort,
+                                         page=page_no, per_page=per_page))
+        except SearchUnavailable:
+            unavailable = True
+    if results is not None:
         # The index holds the English category name; each hit shows the reader's.
         hits = [
             dataclasses.replace(hit, category_name=category_names.get(hit.category_slug, hit.category_name))
@@ -61,23 +96,34 @@ def search():
             # Nothing found: the words as a new idea's title, and what the words find without the filters.
             proposal = idea_title_from(text)
             if status or category or tag:
-                unfiltered_total = backend().query(SearchQuery(text, per_page=1)).total
+                try:
+                    unfiltered_total = _query(SearchQuery(text, per_page=1)).total
+                except SearchUnavailable:
+                    pass  # the results above stand; only the hint without the filters is left out
     filters = {"q": text, "status": status, "category": category, "tag": tag, "sort": sort}
-    return render(
+    response = render(
         "search/search.html", fragment="search/_results.html",
-        filters=filters, results=results, page=page, message=message, sorts=SORTS,
+        filters=filters, results=results, page=page, message=message, sorts=SORTS, unavailable=unavailable,
         category_names=category_names, query_max=QUERY_MAX, proposal=proposal, unfiltered_total=unfiltered_total,
     )
+    return _unavailable(response) if unavailable else response
 
 
 @bp.app_template_global("similar_ideas")
 def similar_ideas(text: str | None, exclude_id: int | None = None) -> list[SearchHit]:
-    """For a form shown again with a title typed: the suggestions htmx would have shown."""
-    return similar_hits(text or "", exclude_id=exclude_id)
+    """For a form shown again with a title typed: the suggestions htmx would have shown (none when
+    search is unavailable: the form must work without it)."""
+    try:
+        return similar_hits(text or "", exclude_id=exclude_id)
+    except SearchUnavailable:
+        return []
 
 
 @bp.get("/search/similar")
 def similar():
     exclude = query_arg("exclude", minimum=1, maximum=2**31 - 1)
-    hits = similar_hits(request.args.get("title", "")[:10 * QUERY_MAX], exclude_id=exclude)
+    try:
+        hits = similar_hits(request.args.get("title", "")[:10 * QUERY_MAX], exclude_id=exclude)
+    except SearchUnavailable:
+        return _unavailable(render("search/_similar.html", hits=[], unavailable=True))
     return render("search/_similar.html", hits=hits)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from ..ideas.services import TITLE_MAX
-from . import backend, public_only
-from .interface import SearchHit
+from . import backend, health, public_only
+from .interface import SearchHit, SearchUnavailable
 
 QUERY_MAX = 200  # characters of search text; longer input is refused with a message
 SIMILAR_MIN = 3  # a title shorter than this suggests nothing
@@ -36,16 +36,24 @@ def idea_title_from(text: str) -> str:
 
 
 def similar_hits(text: str, exclude_id: int | None = None, limit: int = SIMILAR_LIMIT) -> list[SearchHit]:
-    """Ideas resembling ``text`` that the public may see; none for a too-short text."""
+    """Ideas resembling ``text`` that the public may see; none for a too-short text.
+
+    Raises SearchUnavailable (logged) when the index cannot answer.
+    """
     text = clean_text(text)[:QUERY_MAX]
     if len(text) < SIMILAR_MIN:
         return []
-    return public_only(backend().similar(text, limit=limit, exclude_id=exclude_id))
+    with health.answering():
+        hits = backend().similar(text, limit=limit, exclude_id=exclude_id)
+    return public_only(hits)
 
 
 def duplicate_candidates(idea) -> list[SearchHit]:
     """Ideas that ``idea`` may duplicate: similar, and able to be an original (not duplicates themselves)."""
     if idea.status == "duplicate":
         return []
-    hits = similar_hits(idea.title, exclude_id=idea.id, limit=2 * SIMILAR_LIMIT)
+    try:
+        hits = similar_hits(idea.title, exclude_id=idea.id, limit=2 * SIMILAR_LIMIT)
+    except SearchUnavailable:  # logged; the idea page must not fail with search
+        return []
     return [hit for hit in hits if hit.status != "duplicate"][:SIMILAR_LIMIT]

@@ -46,7 +46,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.index import LockError
+from whoosh.index import EmptyIndexError, LockError
 from whoosh.lang import stemmer_for_language
 from whoosh.qparser import AndGroup, OrGroup, PlusMinusPlugin, QueryParser
 from whoosh.qparser import plugins as qplugins
@@ -56,12 +56,15 @@ from whoosh.searching import Searcher
 from whoosh.support.charset import accent_map
 
 from ..markdown import plain_excerpt
-from .interface import IdeaDocument, IndexBusy, SearchHit, SearchQuery, SearchResults
+from .interface import IdeaDocument, IndexBusy, SearchHit, SearchQuery, SearchResults, SearchUnavailable
 from .ranking import final_score
 
 log = logging.getLogger(__name__)
 
 POINTER = "CURRENT"
+MARKER = "INDEXED_THROUGH"  # in each generation folder: the highest outbox event id its writes reflect
+WRITE_LOCK = "WRITELOCK"  # the name of Whoosh's write lock (ix.lock)...
+LOCK_FILE = "MAIN_WRITELOCK"  # ...and its file in each generation folder ("<index name>_WRITELOCK")
 MAX_QUERY_CHARS = 200
 MAX_FREE_WORDS = 16
 SNIPPET_CHARS = 220
@@ -506,10 +509,17 @@ class _Generation:
 
 
 class WhooshBackend:
-    """``SearchBackend`` on a Whoosh index; one instance per app per process, safe across threads."""
+    """``SearchBackend`` on a Whoosh index; one instance per app per process, safe across threads.
 
-    def __init__(self, root: str):
+    ``may_create()`` says whether a missing index may be created empty on first use (the site
+    has no idea to index). Otherwise a missing index raises ``SearchUnavailable``: an index deleted
+    while the site has ideas must not come back empty, answering "no results" to every search.
+    Without it, a missing index is always created (scripts and tests that build their own).
+    """
+
+    def __init__(self, root: str, may_create: Callable[[], bool] | None = None):
         self.root = root
+        self._may_create = may_create
         self._lock = threading.RLock()
         self._generation_dir: str | None = None
         self._ix = None
@@ -527,6 +537,8 @@ class WhooshBackend:
                 return handle.read().strip() or None
         except FileNotFoundError:
             return None
+        except NotADirectoryError:
+            raise SearchUnavailable(f"the search index folder {self.root} is not a folder") from None
 
     def _set_pointer(self, name: str) -> None:
         temporary = os.path.join(self.root, f".{POINTER}.{os.getpid()}.{threading.get_ident()}")
@@ -561,12 +573,26 @@ class WhooshBackend:
                 if self._pointer() is None:
                     self._set_pointer(self._new_generation())
 
+    def _require(self) -> None:
+        """Create a missing index when that is allowed (see the class), else raise SearchUnavailable."""
+        if self._pointer() is None:
+            if self._may_create is not None and not self._may_create():
+                self._forget()
+                raise SearchUnavailable(f"the search index is missing from {self.root}", missing=True)
+            self.ensure()
+
     def _open(self):
         """The current index (reopened when a rebuild swapped the pointer)."""
-        self.ensure()
+        self._require()
         name = self._pointer()
+        if name is None:  # deleted between the two reads
+            raise SearchUnavailable(f"the search index is missing from {self.root}", missing=True)
         if name != self._generation_dir or self._ix is None:
-            ix = whoosh_index.open_dir(os.path.join(self.root, name))
+            try:
+                ix = whoosh_index.open_dir(os.path.join(self.root, name))
+            except (EmptyIndexError, FileNotFoundError):
+                self._forget()
+                raise SearchUnavailable(f"the search index {name} is missing from {self.root}", missing=True) from None
             if self._searcher is not None:
                 self._searcher.close()
             self._ix, self._generation_dir, self._searcher, self._view = ix, name, None, None
@@ -592,10 +618,59 @@ class WhooshBackend:
             self._view = _Generation(self._searcher, self._segments)
         return self._view
 
+    def _forget(self) -> None:
+        """Drop the open index and searcher (their files are gone)."""
+        if self._searcher is not None:
+            try:
+                self._searcher.close()
+            except Exception:  # its files may be gone
+                pass
+        self._ix = self._searcher = self._view = None
+        self._generation_dir = None
+
+    # -- the generation marker -------------------------------------------------------------
+    def _marker_path(self, name: str) -> str:
+        return os.path.join(self.root, name, MARKER)
+
+    def _read_marker(self, name: str) -> int | None:
+        try:
+            with open(self._marker_path(name), encoding="ascii") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)  # never half-written (see _raise_marker)
+                return int(handle.read().strip() or 0) or None
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def _raise_marker(self, name: str, through: int | None) -> None:
+        """Keep the highest event id ever given for this generation (under a lock of its own, across processes)."""
+        if not through:
+            return
+        with open(self._marker_path(name), "a+", encoding="ascii") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                handle.seek(0)
+                text = handle.read().strip()
+                current = int(text) if text.isdigit() else 0
+                if through > current:
+                    handle.seek(0)
+                    handle.truncate()
+                    handle.write(str(through))
+                    handle.flush()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _writable(self, name: str) -> bool:
+        """Whether a writer could lock and write this generation now (a few system calls, nothing written)."""
+        folder = os.path.join(self.root, name)
+        lock = os.path.join(folder, LOCK_FILE)
+        if not (os.access(self.root, os.W_OK | os.X_OK) and os.access(folder, os.W_OK | os.X_OK)):
+            return False
+        return not os.path.lexists(lock) or (os.path.isfile(lock) and os.access(lock, os.W_OK))
+
     # -- writing ---------------------------------------------------------------------------
     @contextmanager
-    def _writer(self, **options):
-        """The write lock of the current generation (IndexBusy after LOCK_TIMEOUT); commits on success."""
+    def _writer(self, through: int | None = None, **options):
+        """The write lock of the current generation (IndexBusy after LOCK_TIMEOUT); on success raises the
+        generation's marker to ``through`` and commits."""
         deadline = time.monotonic() + LOCK_TIMEOUT
         while True:
             with self._lock:
@@ -613,15 +688,19 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
+        # Raised while the write lock is held, so a rebuild swapping generations reads it complete. If the
+        # commit then fails, the delivery fails and is tried again: the marker never hides a lost write.
+        self._raise_marker(name, through)
         writer.commit()
 
-    def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]]) -> None:
+    def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]],
+              through: int | None = None) -> None:
         """Index what ``load(idea_ids)`` returns and remove the other ids, in one commit.
 
         ``load`` runs while this process holds the write lock, so two processes can never
         write an older version of an idea over a newer one.
         """
-        with self._writer() as writer:
+        with self._writer(through) as writer:
             found = set()
             for document in load(idea_ids):
                 writer.update_document(**_fields(document))
@@ -640,7 +719,7 @@ class WhooshBackend:
                 writer.delete_by_term("id", str(idea_id))
 
     def rebuild(self, documents: Iterable[IdeaDocument], total: int,
-                progress: Callable[[int], None] | None = None) -> None:
+                progress: Callable[[int], None] | None = None, through: int | None = None) -> None:
         name = self._new_generation()
         ix = whoosh_index.open_dir(os.path.join(self.root, name))
         writer = ix.writer(limitmb=256)
@@ -656,12 +735,16 @@ class WhooshBackend:
             writer.cancel()
             shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
             raise
+        self._raise_marker(name, through)
         with self._folder_lock():
             previous = self._pointer()
-            if previous:  # wait for a writer that is committing to the old generation
+            if previous and os.path.isdir(os.path.join(self.root, previous)):
+                # wait for a writer that is committing to the old generation
                 old = whoosh_index.open_dir(os.path.join(self.root, previous))
-                lock = old.lock("WRITELOCK")
+                lock = old.lock(WRITE_LOCK)
                 lock.acquire(blocking=True)
+                # what workers wrote to the old index meanwhile is written again after the swap
+                self._raise_marker(name, self._read_marker(previous))
                 self._set_pointer(name)
                 lock.release()
             else:
@@ -848,16 +931,19 @@ class WhooshBackend:
             return self._current().searcher.doc_count()
 
     def health(self) -> dict:
+        report = {"status": "ok", "documents": None, "writable": None, "indexed_through": None, "generation": None}
         try:
             with self._lock:
                 view = self._current()
-                return {"status": "ok", "documents": view.searcher.doc_count(), "generation": self._generation_dir}
-        except Exception as exc:  # reported, not raised: monitoring reads this
-            return {"status": f"error: {type(exc).__name__}: {exc}"[:200], "documents": None}
+                name = self._generation_dir
+                report.update(documents=view.searcher.doc_count(), generation=name,
+                              writable=self._writable(name), indexed_through=self._read_marker(name))
+        except SearchUnavailable as exc:  # reported, not raised: monitoring reads this
+            report["status"] = "missing" if exc.missing else f"error: {exc}"[:200]
+        except Exception as exc:
+            report["status"] = f"error: {type(exc).__name__}: {exc}"[:200]
+        return report
 
     def close(self) -> None:
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-            self._ix = self._searcher = self._view = None
-            self._generation_dir = None
+            self._forget()

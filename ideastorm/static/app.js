@@ -65,6 +65,13 @@
     { code: "409|422", swap: true, error: false },
     { code: "[45]..", swap: false, error: true },
   ];
+  // A fragment that explains a failure in its place says so with X-Swap-Error (search unavailable: 503).
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.getResponseHeader("X-Swap-Error") === "true") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.body.addEventListener("htmx:responseError", function (event) {
     var status = event.detail.xhr.status;
     var box = document.getElementById("htmx-error");
@@ -75,8 +82,15 @@
       box.setAttribute("role", "alert");
       document.getElementById("main").prepend(box);
     }
-    box.textContent = document.documentElement.lang === "fr"
+    box.textContent = refusalMessage(event.detail.xhr) || (document.documentElement.lang === "fr"
       ? "La requête a échoué (" + status + "). Rechargez la page et réessayez."
-      : "The request failed (" + status + "). Reload the page and try again.";
+      : "The request failed (" + status + "). Reload the page and try again.");
   });
+  // A 429 (too many requests) is an error page whose message says when to try again: show it.
+  function refusalMessage(xhr) {
+    if (xhr.status !== 429 || !window.DOMParser) return "";
+    var page = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var message = page.querySelector(".error-page [role=alert]");
+    return message ? message.textContent.trim() : "";
+  }
 })();
