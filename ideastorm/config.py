@@ -36,6 +36,9 @@ class DefaultConfig:
     # (seconds) per process and shown with the time they were computed; 0 = always exact.
     AGGREGATE_CACHE_SECONDS = 60
     RATELIMIT_ENABLED = True
+    # Redis (none by default): when set, the rate limits live there, shared by every app server
+    # (RATELIMIT_STORAGE_URI may point them elsewhere).
+    REDIS_URL: str | None = None
 
     # Outbox delivery, for every subscriber that does not set its own: after the n-th failed
     # attempt a delivery waits min(BACKOFF * 2**(n-1), BACKOFF_CAP) seconds, and after
@@ -93,18 +96,87 @@ class DefaultConfig:
     ARGON2_PARALLELISM = 4
 
     # --- Sessions (accounts/sessions.py) ---
+    # A login session without "Remember me" ends after this many seconds without a request (sliding);
+    # one with it lasts REMEMBER_COOKIE_DURATION (below) from its last use, its cookie renewed alike.
+    LOGIN_SESSION_IDLE_SECONDS = 24 * 3600
+    # How often (seconds) a signed-in browser's "last active" time and expiry are written: not every request.
+    LOGIN_SESSION_TOUCH_SECONDS = 300
+    # A rotated remember-me secret presented again within this many seconds is refused quietly (one
+    # browser sending two requests at once); later it is taken for a stolen copy and ends that login session.
+    LOGIN_SESSION_ROTATION_GRACE_SECONDS = 30
+    # Days an ended (expired or signed-out) login session is kept before the hourly job deletes it.
+    LOGIN_SESSION_RETENTION_DAYS = 7
 
     # --- Abuse limits (security/limits.py) ---
+    # RATELIMIT_ENABLED (above) turns every limit on or off. Where the counts live: None = Redis at
+    # REDIS_URL when that is set, else each process's memory; "redis://host:6379/1" shares them
+    # across workers and machines. A store that stops answering is logged and each process counts
+    # in memory until it is back: never a 500 because of it.
+    RATELIMIT_STORAGE_URI: str | None = None
+    # Prepended to every key in the store: sites that share one Redis server need different ones.
+    RATELIMIT_KEY_PREFIX = "ideastorm"
+    # Replaces any rule of the table in security/limits.py by "<set>.<key>", e.g.
+    # IDEASTORM_RATELIMITS='{"login.account": "3 per minute; 10 per day", "vote.ip": ""}' ("" turns one off).
+    RATELIMITS: dict[str, str] = {}
 
     # --- Response headers and public address (security/headers.py) ---
+    # "https" (IDEASTORM_PREFERRED_URL_SCHEME=https): HSTS on every response, and the session and
+    # remember-me cookies are marked Secure whatever their own settings say.
+    PREFERRED_URL_SCHEME = "http"
+    HSTS_MAX_AGE = 365 * 24 * 3600  # seconds a browser insists on HTTPS after seeing the header
+    HSTS_INCLUDE_SUBDOMAINS = False  # only when every subdomain of the site's is HTTPS too
+    # The Host names the site answers to (a JSON list: ["ideas.example.com"]); another Host gets a
+    # 400. None accepts any (absolute links come from BASE_URL either way).
+    TRUSTED_HOSTS: list[str] | None = None
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For, -Proto and -Host (werkzeug's
+    # ProxyFix). 0 = no proxy: those headers are ignored, as any client could send them.
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    # Hosts Markdown images may load from (and the CSP's img-src allows), e.g. ["images.example.com",
+    # "*.cdn.example.com"]; an image from any other host is shown as a link to it.
+    MARKDOWN_IMAGE_HOSTS: list[str] = []
+    # The largest CSP violation report /csp-report reads (bytes); a larger one answers 413.
+    CSP_REPORT_MAX_BYTES = 16 * 1024
 
     # --- Single sign-on (sso/) ---
+    # OpenID Connect providers members may sign in with: a list of dicts (IDEASTORM_OIDC_PROVIDERS
+    # is read as JSON), each {"name", "client_id", "client_secret", and "issuer" or
+    # "server_metadata_url"; optional "label", "scope", "email_domains", "staff_email_domains",
+    # "staff_groups", "groups_claim", "allow_signup", "trust_email", "preset", "tenant"}. The names
+    # "google" and "microsoft" need only the client id and secret. Checked when the app starts
+    # (sso/providers.py); empty: no "Sign in with" buttons and no /login/sso routes answer.
+    OIDC_PROVIDERS: list = []
+    # Seconds before a request to a provider (discovery, keys, token, userinfo) is given up (503 page).
+    OIDC_TIMEOUT_SECONDS = 10
 
     # --- Privacy and retention (privacy/) ---
+    # Days a vote's network prefix (votes.ip_prefix, from when it was cast) and a member's sign-up
+    # network (users.signup_ip_prefix, from the account's creation) are kept for the vote-integrity
+    # report; the worker's hourly "retention" job erases older ones.
+    VOTE_NETWORK_RETENTION_DAYS = 90
 
     # --- Vote integrity and moderation ---
+    # /admin/integrity, "bursts": an account is NEW when it was created at most this many days before its vote.
+    INTEGRITY_NEW_ACCOUNT_DAYS = 7
+    # A burst is at least this many votes on one idea from new accounts, all cast within the window below.
+    INTEGRITY_BURST_MIN_VOTES = 5
+    INTEGRITY_BURST_WINDOW_MINUTES = 60
+    # Only votes of the last this many days are looked at for bursts (keeps the report a bounded scan).
+    INTEGRITY_BURST_LOOKBACK_DAYS = 90
+    # "Networks": a network (IPv4 /24, IPv6 /48) from which at least this many distinct accounts voted on one idea.
+    INTEGRITY_NETWORK_MIN_ACCOUNTS = 3
+    # ... and a network from which at least this many accounts were registered.
+    INTEGRITY_SIGNUP_MIN_ACCOUNTS = 5
+    # Each list of the report shows at most this many rows (the largest first).
+    INTEGRITY_REPORT_LIMIT = 50
 
     # --- Health (main/routes.py healthz) ---
+    # /healthz says "degraded" (still 200) when the oldest after-commit event not yet delivered is
+    # older than this many seconds: the worker is stopped, stuck or far behind.
+    HEALTH_OUTBOX_MAX_AGE_SECONDS = 300
+    # The Retry-After (seconds) of the 503 answered while the database cannot be reached.
+    DATABASE_RETRY_AFTER_SECONDS = 30
 
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     SESSION_COOKIE_HTTPONLY = True
