@@ -212,6 +212,13 @@ def finalize(config: dict, instance_path: str) -> None:
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def as_bool(value) -> bool:
+    """A switch from the environment: "false", "False", "0", "no", "off" and "" are off."""
+    if isinstance(value, str):
+        return value.strip().lower() not in {"", "0", "false", "no", "off"}
+    return bool(value)
+
+
 class InsecureConfigError(RuntimeError):
     pass
 

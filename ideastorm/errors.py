@@ -94,11 +94,24 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(outage, database_unavailable)
 
 
+# What the drivers say when the database is down, restarting, out of connections or locked, as
+# opposed to an OperationalError that is a bug or a broken installation ("no such table": the
+# migrations were not run), which must stay a logged 500 rather than hide behind "come back later".
+OUTAGE_SIGNS = ("connection", "could not connect", "server closed", "terminating", "shutting down",
+                "database is locked", "unable to open database", "disk i/o", "too many clients",
+                "the database system is starting up", "timeout expired")
+
+
 def is_database_outage(error: BaseException | None) -> bool:
     """The database cannot be reached or cannot answer now (down, restarting, out of connections, locked)."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, (OperationalError, InterfaceError, PoolTimeout))
+    if isinstance(error, (InterfaceError, PoolTimeout)):
+        return True
+    if isinstance(error, OperationalError):
+        text = str(getattr(error, "orig", None) or error).lower()
+        return any(sign in text for sign in OUTAGE_SIGNS)
+    return False
 
 
 def database_unavailable(error: Exception):
@@ -107,6 +120,10 @@ def database_unavailable(error: Exception):
     Nothing here may touch the database: the page is rendered without the context processors
     (site settings) and with no signed-in member, whose loading would fail again.
     """
+    if not is_database_outage(error):  # a bug or a broken installation: a 500, logged in full
+        log.exception("database error during %s %s", request.method, request.path, exc_info=error)
+        db.session.rollback()
+        return error_response(500)
     log.error("database unavailable during %s %s: %s: %s", request.method, request.path,
               type(error).__name__, str(error).splitlines()[0] if str(error) else "")
     try:

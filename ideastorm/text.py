@@ -28,6 +28,9 @@ _INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 _BLANK_SYMBOLS = frozenset("\u2800")
 _LINE_SEPARATORS = frozenset("\u2028\u2029\x85")  # in multi-line text: a line break
 _NEWLINES = re.compile(r"\r\n?")
+# Combining marks kept on one character: enough for every language (Vietnamese stacks two,
+# Indic and Thai scripts a few), not for "Zalgo" text whose hundreds of marks cover the lines around.
+MAX_COMBINING_MARKS = 4
 
 
 def _is_emoji(char: str) -> bool:
@@ -56,17 +59,25 @@ def clean_text(value: str | None, *, multiline: bool = False) -> str:
     NUL) and every format character (Unicode category Cf: U+200B-U+200F, U+202A-U+202E,
     U+2060-U+2064, U+2066-U+2069, U+061C, U+FEFF, U+180E, U+00AD, tag characters) is
     removed, as are Hangul fillers and lone surrogates; ZWJ and ZWNJ stay only where they
-    join (see ``_keeps_joiner``). Outer spaces are left to the caller (``Checks.text`` strips).
+    join (see ``_keeps_joiner``); a character keeps at most ``MAX_COMBINING_MARKS`` combining marks. Outer spaces are left to the caller (``Checks.text`` strips).
     """
     text = _NEWLINES.sub("\n", value or "")
     kept: list[str] = []
+    marks = 0  # combining marks in a row, on the last character kept
     for index, char in enumerate(text):
         if char in "\n\t" or char in _LINE_SEPARATORS:
             kept.append("\n" if multiline and char != "\t" else ("\t" if multiline else " "))
+            marks = 0
             continue
         category = unicodedata.category(char)
         if category in ("Cc", "Cs") or char in _INVISIBLE_LETTERS:
             continue
+        if category in ("Mn", "Me"):
+            marks += 1
+            if marks > MAX_COMBINING_MARKS:
+                continue
+        elif category != "Cf":
+            marks = 0
         if category == "Cf":
             if char in (ZWJ, ZWNJ):
                 after = text[index + 1] if index + 1 < len(text) else ""
@@ -93,6 +104,8 @@ def visible_length(value: str | None) -> int:
 RESERVED_NAMES = frozenset({
     "admin", "administrator", "administrateur", "staff", "moderator", "moderateur", "mod", "support",
     "official", "officiel", "team", "equipe", "ideastorm", "rd", "root", "system", "systeme",
+    # what a deleted account's ideas and comments are shown under
+    "deletedmember", "membresupprime",
 })
 # A word this long or longer is also refused at the start of the first word or the end of the last
 # ("Adminbob", "bobstaff"); shorter ones ("mod", "rd", "team", "root") only as a whole word, else

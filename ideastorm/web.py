@@ -102,6 +102,13 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
+def _json_holds_nul() -> bool:
+    try:
+        return _holds_nul(request.get_json(silent=True))
+    except RecursionError:  # nested deeper than any document people send: refused, not a 500
+        raise UserFacingError(400, _("The JSON document is nested too deeply.")) from None
+
+
 def refuse_nul() -> None:
     """Before any view: a NUL character in a form field (or a JSON body) answers 400, and nothing is stored.
 
@@ -113,8 +120,8 @@ def refuse_nul() -> None:
     found = NUL in request.path
     if not found and request.method not in ("GET", "HEAD", "OPTIONS"):
         found = (any(NUL in key or any(NUL in value for value in values) for key, values in request.form.lists())
-                 or any(NUL in (upload.filename or "") for upload in request.files.values())
-                 or (request.is_json and _holds_nul(request.get_json(silent=True))))
+                 or any(NUL in (upload.filename or "") for _, uploads in request.files.lists() for upload in uploads)
+                 or (request.is_json and _json_holds_nul()))
     if found:
         raise UserFacingError(400, _("What you sent contains a NUL character (code 0), which no text may hold: "
                                      "remove it and send it again."))

@@ -244,3 +244,20 @@ def test_staff_cannot_watch_an_archived_category_through_the_service(make_user):
     db.session.commit()
     with pytest.raises(DomainError):
         save_preferences(staff, Preferences(True, True, True, "daily", "daily", "daily", "daily", (archived.id,)))
+
+
+def test_an_account_without_a_password_is_offered_a_link_to_choose_one(app, client, make_user):
+    from ideastorm.accounts import services as account_services, sessions
+    from ideastorm.mail.models import OutgoingEmail
+
+    user = make_user(email="sso-member@example.com")
+    user.password_hash = None  # made by single sign-on
+    row, secret = account_services.open_login_session(user)
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["_user_id"] = sessions.make_token(user.id, row.id, secret)
+    page = client.get("/account").get_data(as_text=True)
+    assert "Current password" not in page and "Your account has no password" in page
+    assert client.post_form("/reset-password", {"email": user.email}).status_code == 302
+    assert db.session.scalars(select(OutgoingEmail.kind).where(OutgoingEmail.user_id == user.id)).all() == [
+        "password_reset"]

@@ -17,6 +17,14 @@ def _register(client, email="ada@example.com", name="Ada", password=PASSWORD, co
     return client.post_form("/register", data)
 
 
+def _confirm(email: str) -> None:
+    """As the confirmation link does: the owner proved the address."""
+    from ideastorm.timeutil import utcnow
+
+    db.session.scalar(select(User).where(User.email == email)).email_verified_at = utcnow()
+    db.session.commit()
+
+
 def _count_users() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
@@ -48,6 +56,7 @@ def test_register_creates_an_unconfirmed_account_and_asks_to_check_the_inbox(cli
 def test_a_taken_address_gets_the_same_answer_and_its_owner_an_email(app, client):
     new = _register(client, email="grace@example.com", name="Grace")
     _register(client)  # Ada's account
+    _confirm("ada@example.com")
     taken = _register(client, email="  ADA@Example.COM ", name="Impostor", password="another good passphrase")
     assert _answer(taken) == _answer(new)
     page = taken.get_data(as_text=True)
@@ -64,10 +73,20 @@ def test_a_taken_address_gets_the_same_answer_and_its_owner_an_email(app, client
     assert len(_emails("account_exists")) == 1
 
 
+def test_signing_up_again_before_confirming_sends_the_link_again(app, client):
+    first = _register(client)
+    again = _register(client, name="Ada again")
+    assert _answer(again) == _answer(first)
+    ada = db.session.scalar(select(User).where(User.email == "ada@example.com"))
+    assert [e.user_id for e in _emails("verify_email")] == [ada.id, ada.id]
+    assert _emails("account_exists") == [] and ada.display_name == "Ada"
+
+
 def test_the_owner_is_told_how_to_sign_in_or_reset_the_password(app, client):
     from ideastorm.mail.compose import compose
 
     _register(client)
+    _confirm("ada@example.com")
     _register(client, name="Impostor")
     message = compose(_emails("account_exists")[0])
     text = message.body

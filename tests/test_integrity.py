@@ -167,3 +167,23 @@ def test_the_command_voids_too(runner, make_user, make_idea):
     db.session.expire_all()
     assert db.session.get(Idea, idea.id).promote_count == 1
     assert db.session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "votes.void_banned")) is None
+
+
+def test_undoing_a_merge_after_voiding_does_not_bring_the_votes_back(runner, make_user, make_idea):
+    from ideastorm.triage.services import mark_duplicate, undo_duplicate
+
+    staff = make_user("staff")
+    duplicate, original = make_idea(title="Dark mode for the app"), make_idea(title="A dark theme everywhere")
+    banned, member = make_user(), make_user()
+    cast_vote(banned.id, duplicate.id, 1)
+    cast_vote(member.id, duplicate.id, 1)
+    mark_duplicate(staff, duplicate, original)  # the merge keeps both votes for its undo
+    db.session.commit()
+    db.session.execute(update(User).where(User.id == banned.id).values(is_banned=True))
+    db.session.commit()
+    assert runner.invoke(args=["votes", "void-banned"]).exit_code == 0
+    undo_duplicate(staff, db.session.get(Idea, duplicate.id))
+    db.session.commit()
+    assert runner.invoke(args=["votes", "verify"]).exit_code == 0
+    voters = db.session.scalars(select(Vote.user_id).where(Vote.idea_id == duplicate.id)).all()
+    assert voters == [member.id]

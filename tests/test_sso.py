@@ -8,6 +8,7 @@ provider's /authorize (fetched with ``requests``), which sends it back to the ap
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -21,7 +22,7 @@ from ideastorm.audit.models import AuditEntry
 from ideastorm.extensions import db
 from ideastorm.sso import ProviderConfigError
 from tests.conftest import _base_config
-from tests.helpers import is_signed_in
+from tests.helpers import is_signed_in, signed_in_client
 from tests.oidc_provider import oidc_provider_fixture  # noqa: F401  (the oidc_provider fixture)
 
 CALLBACK = "http://ideastorm.test/login/sso/test/callback"
@@ -114,12 +115,26 @@ def test_first_sign_in_creates_a_confirmed_account_without_password(client, sign
 
 
 def test_a_verified_email_links_the_existing_account(client, make_user, sign_ins):
-    existing = make_user(email="ada@example.com", name="Ada L")
+    existing = make_user(email="ada@example.com", name="Ada L", email_verified_at=datetime(2026, 1, 1))
     response = sign_in_with_provider(client)
     assert "is now linked to this account" in page(client, response)
     assert identity().user_id == existing.id and user_count() == 1
     assert sign_ins == [(existing.id, "sso:test")]
-    assert member_by_email("ada@example.com").display_name == "Ada L"  # the member's own name stays
+    member = member_by_email("ada@example.com")
+    assert member.display_name == "Ada L"  # the member's own name stays
+    assert member.password_hash is not None  # and so does the password of a confirmed address
+
+
+def test_linking_an_unconfirmed_account_drops_what_its_registration_set(app, client, make_user):
+    # Someone registered the address with a password of their own and never confirmed it: the
+    # provider proves the address now, so that password and its sessions end.
+    squatter = make_user(email="ada@example.com", name="Ada L")
+    squatter_browser = signed_in_client(app, squatter)
+    sign_in_with_provider(client)
+    member = member_by_email("ada@example.com")
+    assert member.password_hash is None and member.is_verified
+    assert not is_signed_in(squatter_browser)
+    assert is_signed_in(client)
 
 
 def test_an_unverified_email_never_links_nor_makes_an_account(client, make_user, oidc_provider):

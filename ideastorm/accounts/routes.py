@@ -124,8 +124,9 @@ def account():
     elif sent == "password":
         here = sessions.current_login_session()
         outcome = run_form(password_form, lambda: services.change_password(
-            current_user, password_form.current_password.data, password_form.new_password.data,
-            keep_session_id=here.id if here is not None else None))
+            current_user, password_form.current_password.data, password_form.new_password.data))
+        if outcome.done:
+            _sign_in_again(here)
         message = _("Your password is changed. Every other device where you were signed in is signed out.")
     if sent:
         if outcome.done:
@@ -166,12 +167,23 @@ def sign_out_session(session_id: str):
     return redirect(url_for("accounts.account", _anchor="sessions-title"))
 
 
+def _sign_in_again(here) -> None:
+    """After every login session of the member ended: this browser alone signs in again, on a new one.
+
+    A new session rather than keeping this one: a copy of this browser's cookies, the likeliest
+    reason to change a password or sign the others out, is signed out too.
+    """
+    sessions.sign_in(current_user._get_current_object(), remember=bool(here and here.remember),
+                     method=here.method if here is not None else "password")
+
+
 @bp.post("/account/sessions/sign-out-others")
 @login_required
 def sign_out_other_sessions():
     here = sessions.current_login_session()
-    services.revoke_login_sessions(current_user, keep_id=here.id if here is not None else None)
+    services.revoke_login_sessions(current_user)
     db.session.commit()
+    _sign_in_again(here)
     flash(_("Every other browser where you were signed in is signed out."), "success")
     return redirect(url_for("accounts.account", _anchor="sessions-title"))
 

@@ -187,6 +187,10 @@ def _tell_owner_of_sign_up(email: str) -> None:
     owner = db.session.scalar(select(User).where(User.email == email))
     if owner is None or owner.is_banned or owner.deleted_at is not None:
         return
+    if not owner.is_verified:
+        # Signing up again is how people ask for the confirmation link once more.
+        queue_email("verify_email", owner.id)
+        return
     recent = db.session.scalar(select(OutgoingEmail.id).where(
         OutgoingEmail.user_id == owner.id, OutgoingEmail.kind == "account_exists",
         OutgoingEmail.created_at > utcnow() - ACCOUNT_EXISTS_NOTICE_INTERVAL).limit(1))
@@ -272,8 +276,8 @@ def _set_password(user: User, password: str) -> None:
 def change_password(user: User, current: str, new: str, *, keep_session_id: int | None = None) -> None:
     """Set a new password after checking the current one; every login session but ``keep_session_id`` ends.
 
-    The browser that made the change passes its own login session, which stays signed in (its
-    remember-me cookie too); every other browser and remember-me cookie is signed out.
+    The web page ends them all and signs the browser that made the change in again on a new one,
+    so a copy of its cookies is signed out too.
     """
     checks = Checks()
     if not verify_password(user.password_hash, current or ""):
@@ -302,8 +306,10 @@ def request_password_reset(email: str) -> None:
     email = _check_email(checks, email)
     checks.done()
     user = db.session.scalar(select(User).where(User.email == email))
-    # Accounts without a password (the demo's) never could sign in; a reset would open them.
-    if user is None or user.is_banned or user.password_hash is None:
+    # An account without a password (made by single sign-on) may choose one this way: the link
+    # goes to its address, which is the proof. Demo and deleted accounts have addresses under
+    # ".invalid", which no mail reaches.
+    if user is None or user.is_banned or user.deleted_at is not None:
         return
     queue_email("password_reset", user.id)
 

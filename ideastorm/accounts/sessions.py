@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 from flask import current_app, g, request, session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
+from flask_login.utils import decode_cookie
 from sqlalchemy import select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -87,6 +89,11 @@ def _forget(token: str) -> None:
     # A refused id is not kept: the remember-me cookie (if any) gets its turn on the next request.
     if session.get("_user_id") == token:
         session.pop("_user_id", None)
+    cookie = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME))
+    if cookie and decode_cookie(cookie) == token:
+        # A dead remember-me cookie: Flask-Login deletes it with this response, rather than the
+        # browser sending it, and the server checking it, on every request for a month.
+        session["_remember"] = "clear"
 
 
 def load_user(token: str) -> User | None:

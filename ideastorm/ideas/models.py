@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -112,6 +113,9 @@ class Idea(db.Model):
         # Roadmap columns (top of a status) and Ideas in Action (newest decisions first).
         Index("ix_ideas_status_score", "status", "score", "id"),
         Index("ix_ideas_status_status_changed_at", "status", "status_changed_at", "id"),
+        # The approval queue and its count on every triage page: only the few held ideas.
+        Index("ix_ideas_awaiting_approval", "created_at",
+              sqlite_where=text("awaiting_approval"), postgresql_where=text("awaiting_approval")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from ..audit.services import record
 from ..extensions import db
 from ..ideas.models import Idea
 from ..timeutil import utcnow
+from ..triage.models import MergedVote
 from ..triage.services import recount_idea
 from ..votes.models import Vote
 
@@ -283,9 +284,15 @@ def void_banned_votes(actor) -> VoidResult:
     if not idea_ids:
         return VoidResult(0, 0)
     db.session.execute(select(Idea.id).where(Idea.id.in_(idea_ids)).order_by(Idea.id).with_for_update())
+    # Only on the ideas locked and recounted here: a ban committed meanwhile waits for the next void.
     voided = db.session.execute(
-        delete(Vote).where(Vote.id.in_(_banned_votes())).execution_options(synchronize_session=False)
+        delete(Vote).where(Vote.id.in_(_banned_votes()), Vote.idea_id.in_(idea_ids))
+        .execution_options(synchronize_session=False)
     ).rowcount
+    # The votes a merge keeps for its undo go too, or undoing the merge would count them again.
+    banned = select(User.id).where(User.is_banned.is_(True))
+    db.session.execute(delete(MergedVote).where(MergedVote.user_id.in_(banned))
+                       .execution_options(synchronize_session=False))
     for idea_id in idea_ids:
         recount_idea(idea_id)
         outbox.emit("idea.voted", idea_id=idea_id)

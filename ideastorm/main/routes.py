@@ -9,6 +9,7 @@ from ..ideas.queries import active_categories, ideas_query
 from ..notifications.services import followed_among
 from ..public.queries import headline_counts
 from ..security.headers import CSP_REPORT_PATH, BadReport, log_violations, read_reports
+from ..security.limits import limit
 from ..settings.services import brand_stylesheet, logo_path, site_settings, welcome_html
 from ..votes.services import votes_of
 from ..web import next_url, render
@@ -102,6 +103,7 @@ def logo(name: str):
 
 @bp.post(CSP_REPORT_PATH)
 @csrf.exempt  # browsers send reports without cookies or a token; nothing is changed but the log
+@limit("write")  # a flood of reports would flood the log
 def csp_report():
     """Content-Security-Policy violations, reported by browsers: logged as warnings, answered 204."""
     limit = int(current_app.config["CSP_REPORT_MAX_BYTES"])

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..accounts.sessions import sign_out
+from ..security.limits import limit
 from ..timeutil import utcnow
 from ..web import form_checks_csrf, render, run_form
 from . import services
@@ -32,6 +33,7 @@ def export():
 
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
+@limit("confirm_password")
 @form_checks_csrf
 def delete():
     user = current_user._get_current_object()

@@ -278,6 +278,11 @@ def erase_old_networks(now: datetime | None = None, days: int | None = None) -> 
         update(User).where(User.signup_ip_prefix.is_not(None), User.created_at < cutoff)
         .values(signup_ip_prefix=None).execution_options(synchronize_session=False)
     ).rowcount
+    # A remembered browser keeps its session for months: the network it signed in from goes too.
+    db.session.execute(
+        update(LoginSession).where(LoginSession.ip_prefix.is_not(None), LoginSession.created_at < cutoff)
+        .values(ip_prefix=None).execution_options(synchronize_session=False)
+    )
     return votes, accounts
 
 

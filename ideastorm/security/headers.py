@@ -23,12 +23,14 @@ import json
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from ..config import as_bool
 from ..markdown import image_hosts
 
 log = logging.getLogger(__name__)
@@ -84,7 +86,7 @@ def _add_headers(response: Response, app: Flask) -> Response:
     headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if https_only(app):
         hsts = f"max-age={int(app.config['HSTS_MAX_AGE'])}"
-        if app.config.get("HSTS_INCLUDE_SUBDOMAINS"):
+        if as_bool(app.config.get("HSTS_INCLUDE_SUBDOMAINS")):
             hsts += "; includeSubDomains"
         headers.setdefault("Strict-Transport-Security", hsts)
     return response
@@ -106,6 +108,18 @@ def _wrap_proxy_fix(app: Flask) -> None:
     counts = {argument: int(app.config.get(key) or 0) for argument, key in PROXY_FIX_SETTINGS.items()}
     if any(count > 0 for count in counts.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
+        return
+    warned = []
+
+    def warn_once_about_a_proxy() -> None:
+        # Behind a proxy without ProxyFix every client has the proxy's address: one shared rate
+        # limit for the whole site, one network in the integrity report.
+        if not warned and "X-Forwarded-For" in request.headers:
+            warned.append(True)
+            log.warning("requests carry X-Forwarded-For but PROXY_FIX_X_FOR is 0: behind a proxy, set "
+                        "IDEASTORM_PROXY_FIX_X_FOR to the number of proxies so limits see each client")
+
+    app.before_request(warn_once_about_a_proxy)
 
 
 def _check_public_address(app: Flask) -> None:
@@ -113,8 +127,19 @@ def _check_public_address(app: Flask) -> None:
         return
     base_url = app.config.get("BASE_URL") or ""
     if base_url == DEFAULT_BASE_URL:
-        log.warning("BASE_URL is still %s: set IDEASTORM_BASE_URL to the site's public address "
-                    "(canonical links, feeds and emails are built from it)", base_url)
+        # Right for `make run` and the commands; wrong as soon as the site is reached by another
+        # name: said once per process, at the first such request.
+        default_host = urlsplit(base_url).netloc
+        warned = []
+
+        def warn_once_about_default() -> None:
+            if not warned and request.host != default_host:
+                warned.append(True)
+                log.warning("BASE_URL is still %s but this site is reached as %s: set IDEASTORM_BASE_URL to "
+                            "its public address (canonical links, feeds and emails are built from it)",
+                            base_url, request.host)
+
+        app.before_request(warn_once_about_default)
     elif https_only(app) and not base_url.startswith("https://"):
         log.warning("PREFERRED_URL_SCHEME is https but BASE_URL is %s: links will not be https", base_url)
 
@@ -157,7 +182,7 @@ def read_reports(body: bytes) -> list[dict[str, str]]:
     """
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadReport("not JSON") from None
     if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
         bodies = [data["csp-report"]]
@@ -182,6 +207,6 @@ def _summary(report: dict[str, Any]) -> dict[str, str]:
 def log_violations(reports: list[dict[str, str]]) -> None:
     for report in reports:
         # %r: a report is written by whoever sends it, so its newlines must not forge log lines.
-        log.warning("CSP violation: %r blocked %r on %r (source %r line %s, sample %r)",
+        log.warning("CSP violation: %r blocked %r on %r (source %r line %r, sample %r)",
                     report["directive"], report["blocked"], report["document"], report["source"],
                     report["line"] or "?", report["sample"])

@@ -44,6 +44,8 @@ from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
 from limits import parse_many
 
+from ..config import as_bool
+
 log = logging.getLogger(__name__)
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
@@ -66,7 +68,9 @@ class Rule:
 LIMITS: dict[str, tuple[Rule, ...]] = {
     # Every post counts (typos included): a script creating accounts is stopped within minutes;
     # a workshop signing up together behind one address raises it.
-    "register": (Rule("ip", "10 per hour; 30 per day"),),
+    # Per address typed too: signing up with a taken address emails its owner, which must not
+    # become a way to flood someone's inbox.
+    "register": (Rule("ip", "10 per hour; 30 per day"), Rule("account", "3 per hour; 10 per day")),
     # Wrong passwords only. Per account the tiers act as a backoff: after 5 misses wait a
     # minute, after 10 a quarter of an hour, after 20 until the next day. That is 20 guesses a
     # day against a 10+ character password that is not a common one; the owner can still get in
@@ -100,6 +104,9 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
         Rule("member", "60 per minute; 600 per hour"),
         Rule("ip", "300 per minute; 3000 per hour"),
     ),
+    # A password typed to confirm an act by someone already signed in (deleting the account):
+    # wrong ones only, with the sign-in's backoff, so a borrowed session cannot guess it.
+    "confirm_password": (Rule("member", "5 per minute; 10 per 15 minutes; 20 per day", failures_only=True),),
     # Every other write (editing an idea or a comment, deleting one, following) and the API's.
     "write": (
         Rule("member", "30 per minute; 300 per hour"),
@@ -135,7 +142,7 @@ def ip_key() -> str:
 def member_key() -> str:
     """The signed-in member (by page session or API token), else the client's address."""
     if current_user and current_user.is_authenticated:
-        return f"member:{current_user.get_id()}"
+        return f"member:{current_user.id}"  # not get_id(): that names the login session and holds its secret
     return ip_key()
 
 
@@ -147,7 +154,10 @@ def account_key() -> str:
     """
     email = request.form.get("email")
     if email is None:
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # refused with a 400 before any view
+            body = None
         email = body.get("email") if isinstance(body, dict) else None
     folded = unicodedata.normalize("NFKC", str(email or "")).strip().casefold()
     return "account:" + hashlib.sha256(folded.encode()).hexdigest()[:32]
@@ -239,11 +249,6 @@ def storage_uri(config) -> str:
     return config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL") or "memory://"
 
 
-def _as_bool(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() not in {"", "0", "false", "no", "off"}
-    return bool(value)
-
 
 def _check_overrides(config) -> None:
     """A typo in RATELIMITS stops the start with a clear message instead of silently not limiting."""
@@ -274,8 +279,11 @@ def _start_afresh() -> None:
 
 def init_app(app: Flask) -> None:
     config = app.config
-    config["RATELIMIT_ENABLED"] = _as_bool(config.get("RATELIMIT_ENABLED", True))
+    config["RATELIMIT_ENABLED"] = as_bool(config.get("RATELIMIT_ENABLED", True))
     uri = config["RATELIMIT_STORAGE_URI"] = storage_uri(config)
+    if uri.startswith("memory") and config["RATELIMIT_ENABLED"] and not (app.debug or app.testing):
+        log.info("rate limits are counted in this process's memory: with several workers or servers, "
+                 "set IDEASTORM_REDIS_URL (or IDEASTORM_RATELIMIT_STORAGE_URI) so they share one count")
     if uri.startswith(("redis", "rediss", "valkey")):
         # A store that stopped answering must not hold a request for long: fail over quickly.
         options = {"socket_connect_timeout": 1, "socket_timeout": 1}

@@ -135,6 +135,9 @@ def _verified_claims(provider: Provider, oauth) -> dict:
         raise _Refused(400, _("%(provider)s sent no authorization code. Please start again.",
                               provider=provider.label))
     metadata = oauth.load_server_metadata()
+    if not metadata.get("issuer"):  # OpenID Connect requires it; without it no ID token could be checked
+        log.error("Sign-in with %s refused: its discovery document names no issuer", provider.name)
+        raise _Refused(503, _("%(provider)s cannot be used to sign in right now.", provider=provider.label))
     try:
         token = oauth.authorize_access_token(claims_options=provider.claims_options(metadata.get("issuer")))
     except MismatchingStateError:

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.models import User, UserIdentity
-from ..accounts.services import EMAIL_MAX, NAME_MAX, create_user, normalize_email
+from ..accounts.services import EMAIL_MAX, NAME_MAX, create_user, normalize_email, revoke_login_sessions
 from ..audit.services import record
 from ..database import Retry
 from ..domain import DomainError
@@ -100,6 +100,12 @@ def _link_or_create(provider: Provider, claims: Mapping[str, Any], subject: str,
         if user.deleted_at is not None:
             raise DomainError("sso_account_deleted", _("This account was deleted."), status=403)
         _check_not_banned(user)
+        if not user.is_verified:
+            # Nobody proved this address before: whoever registered it may not be its owner. The
+            # provider proves it now, so what that registration set (its password and its open
+            # sessions) is dropped; the owner can choose a password with "Forgot your password?".
+            user.password_hash = None
+            revoke_login_sessions(user)
     elif not provider.allow_signup:
         raise DomainError("sso_signup_closed", _(
             "There is no account for %(email)s, and new accounts cannot be made with %(provider)s. "

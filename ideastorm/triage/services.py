@@ -108,6 +108,9 @@ def _check_mergeable(idea: Idea, original: Idea) -> None:
         raise DomainError("duplicate_of_itself", _("An idea cannot be a duplicate of itself."), "original_id")
     if idea.status == Status.DUPLICATE.value:
         raise DomainError("is_duplicate", _("This idea is already a duplicate."), "original_id", status=409)
+    if original.awaiting_approval:
+        raise DomainError("original_awaiting_approval",
+                          _("The original is waiting for approval: approve it first."), "original_id", status=409)
     if original.status == Status.DUPLICATE.value:
         raise DomainError("original_is_duplicate",
                           _("The original is itself a duplicate of idea %(id)d: choose that one.",
@@ -223,7 +226,16 @@ def set_idea_hidden(actor, idea: Idea, hidden: bool) -> None:
 
 
 def _check_awaiting(idea: Idea) -> None:
-    if not idea.awaiting_approval:
+    """Take the idea out of the queue, or refuse: one staff decision per held idea, even when two click at once.
+
+    A guarded UPDATE (rather than the loaded value) decides, so a second approval or a decline racing
+    an approval finds nothing left to do instead of counting and announcing the idea twice.
+    """
+    taken = db.session.execute(
+        update(Idea).where(Idea.id == idea.id, Idea.awaiting_approval.is_(True))
+        .values(awaiting_approval=False).execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
         raise DomainError("not_awaiting_approval", _("This idea is not waiting for approval."), status=409)
 
 

@@ -62,6 +62,8 @@ def upgrade():
 
     with op.batch_alter_table('ideas', schema=None) as batch_op:
         batch_op.add_column(sa.Column('awaiting_approval', sa.Boolean(), server_default='0', nullable=False))
+    op.create_index('ix_ideas_awaiting_approval', 'ideas', ['created_at'], unique=False,
+                    sqlite_where=sa.text('awaiting_approval'), postgresql_where=sa.text('awaiting_approval'))
 
     with op.batch_alter_table('site_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('hold_first_ideas', sa.Boolean(), server_default='0', nullable=False))
@@ -70,6 +72,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('site_settings', schema=None) as batch_op:
         batch_op.drop_column('hold_first_ideas')
+    op.drop_index('ix_ideas_awaiting_approval', table_name='ideas')
     with op.batch_alter_table('ideas', schema=None) as batch_op:
         batch_op.drop_column('awaiting_approval')
     with op.batch_alter_table('votes', schema=None) as batch_op:

@@ -52,10 +52,11 @@ NOT_PAGES = {
     "notifications.open": "redirects to what the notification is about",
     "sso.start": "redirects to the sign-in provider (tests/test_sso.py)",
     "sso.callback": "the provider's redirect back, signing in (tests/test_sso.py)",
+    "privacy.export": "a JSON download (tests/test_privacy.py)",
 }
 # The role that opens a page whose permission depends on an object (the others declare an action).
 OBJECT_ROLES = {"accounts.account": "member", "ideas.edit": "member", "comments.edit": "member",
-                "comments.delete": "member",
+                "comments.delete": "member", "privacy.delete": "member",
                 # opened by a visitor, the member's confirmation link would sign the visitor's page in
                 "accounts.confirm_email": "member"}
 ACTION_ROLES = {"submit_idea": "member", "triage": "staff", "moderate": "staff", "admin": "admin"}

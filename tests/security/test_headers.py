@@ -228,8 +228,14 @@ def _header_warnings(caplog) -> list[str]:
 
 def test_a_warning_while_base_url_is_the_default(other_app, caplog):
     with caplog.at_level(logging.WARNING, logger="ideastorm.security.headers"):
-        other_app(TESTING=False, BASE_URL="http://127.0.0.1:5000")
-        assert "set IDEASTORM_BASE_URL" in " ".join(_header_warnings(caplog))
+        default = other_app(TESTING=False, BASE_URL="http://127.0.0.1:5000")
+        assert _header_warnings(caplog) == []  # right for `make run` and the commands
+        default.test_client().get("/healthz", base_url="http://127.0.0.1:5000")
+        assert _header_warnings(caplog) == []
+        for _ in range(2):
+            default.test_client().get("/healthz", base_url="https://ideas.example.com")
+        [warning] = _header_warnings(caplog)  # once per process
+        assert "set IDEASTORM_BASE_URL" in warning and "ideas.example.com" in warning
         caplog.clear()
         other_app(TESTING=True, BASE_URL="http://127.0.0.1:5000")
         other_app(TESTING=False, BASE_URL="https://ideas.example.com")
@@ -259,9 +265,14 @@ def _seen_by_the_app(app, headers):
 FORWARDED = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "ideas.example.com"}
 
 
-def test_proxy_headers_are_ignored_without_proxy_fix(other_app):
+def test_proxy_headers_are_ignored_without_proxy_fix(other_app, caplog):
     app = other_app()
-    assert _seen_by_the_app(app, FORWARDED) == {"addr": "10.0.0.2", "scheme": "http", "host": "localhost"}
+    with caplog.at_level(logging.WARNING, logger="ideastorm.security.headers"):
+        assert _seen_by_the_app(app, FORWARDED) == {"addr": "10.0.0.2", "scheme": "http", "host": "localhost"}
+        app.test_client().get("/healthz", headers=FORWARDED)
+    # Said once: behind a proxy, every client would share the proxy's address.
+    assert [w for w in _header_warnings(caplog) if "PROXY_FIX_X_FOR is 0" in w] != []
+    assert len(_header_warnings(caplog)) == 1
 
 
 def test_proxy_fix_trusts_the_configured_number_of_proxies(other_app):

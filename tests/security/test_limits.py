@@ -116,6 +116,9 @@ CASES = {
     "register_ip": lambda w, n, **kw: w.post(w.client, "/register", {
         "email": f"new-{n}@example.com", "display_name": f"Newcomer {n}", "password": PASSWORD,
         "confirm": PASSWORD}, **SAME_IP, **kw),
+    "register_account": lambda w, n, **kw: w.post(w.client, "/register", {
+        "email": "Taken@Example.com", "display_name": f"Newcomer {n}", "password": PASSWORD,
+        "confirm": PASSWORD}, **ip(n), **kw),
     "login_ip": lambda w, n, **kw: w.post(
         w.client, "/login", {"email": f"someone-{n}@example.com", "password": "wrong password"}, **SAME_IP, **kw),
     "login_account": lambda w, n, **kw: w.post(
@@ -136,6 +139,8 @@ CASES = {
     "vote_ip": lambda w, n, **kw: w.post(w.browser(2 * n), f"/ideas/{w.idea.id}/vote", {"value": "1"}, **SAME_IP, **kw),
     "vote_member": lambda w, n, **kw: w.post(
         w.browser(), f"/ideas/{w.idea.id}/vote", {"value": "1" if n % 2 == 0 else "0"}, **ip(n), **kw),
+    "confirm_password_member": lambda w, n, **kw: w.post(
+        w.browser(), "/account/delete", {"confirmation": f"wrong password {n}"}, **ip(n), **kw),
     "write_ip": lambda w, n, **kw: w.post(w.browser(2 * n), f"/ideas/{w.idea.id}/edit", _idea_form(n), **SAME_IP, **kw),
     "write_member": lambda w, n, **kw: w.post(w.browser(), f"/ideas/{w.idea.id}/edit", _idea_form(n), **ip(n), **kw),
 }
@@ -150,6 +155,8 @@ LIMITED_ROUTES = {
     "accounts.register": "register", "accounts.login": "login", "accounts.forgot_password": "password_reset",
     "accounts.resend_confirmation": "resend_confirmation", "ideas.new_idea": "submit", "comments.create": "comment",
     "votes.vote": "vote", "ideas.edit": "write", "comments.edit": "write", "comments.delete": "write",
+    "notifications.follow": "write", "notifications.unfollow": "write", "privacy.delete": "confirm_password",
+    "main.csp_report": "write",
 }
 
 

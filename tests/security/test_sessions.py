@@ -75,7 +75,11 @@ def test_logout_ends_a_copied_remember_me_cookie(app, client, make_user, auth):
     stolen = _cookie(client, REMEMBER)
     response = auth.logout()
     assert any(c.startswith(f"{REMEMBER}=;") for c in response.headers.getlist("Set-Cookie"))  # deleted here
-    assert not is_signed_in(_browser(app, remember_token=stolen))
+    copy = _browser(app, remember_token=stolen)
+    refused = copy.get("/")
+    # The dead cookie is deleted at once, not sent back and checked again on every request.
+    assert any(c.startswith(f"{REMEMBER}=;") for c in refused.headers.getlist("Set-Cookie"))
+    assert not is_signed_in(copy) and _cookie(copy, REMEMBER) is None
 
 
 def test_logout_is_a_post_with_its_csrf_token(client, member):
@@ -164,24 +168,29 @@ def test_a_password_change_signs_out_the_others_and_keeps_this_browser(app, clie
     auth.login(user, remember=True)
     elsewhere = signed_in_client(app, user)
     remembered = _browser(app, remember_token=_cookie(signed_in_client(app, user, remember=True), REMEMBER))
+    copied = _browser(app, session=_cookie(client, "session"), remember_token=_cookie(client, REMEMBER))
     assert _change_password(client).status_code == 302
     assert not is_signed_in(elsewhere)
     assert not is_signed_in(remembered)
+    assert not is_signed_in(copied)  # a copy of this browser's cookies, taken before the change
     assert is_signed_in(client)
     assert is_signed_in(_only_remembered(client))  # this browser's remember-me cookie too
-    assert [row.revoked_at is None for row in _rows(user)] == [True, False, False]
+    # This browser signed in again on a new login session; the three before it ended.
+    assert [row.revoked_at is None for row in _rows(user)] == [False, False, False, True]
 
 
 def test_sign_out_everywhere_else(app, client, make_user, auth):
     user = make_user()
     auth.login(user)
     elsewhere = signed_in_client(app, user, remember=True)
+    copied = _browser(app, session=_cookie(client, "session"))
     response = client.post_form("/account/sessions/sign-out-others")
     assert response.status_code == 302 and response.headers["Location"] == "/account#sessions-title"
     page = client.get("/account").get_data(as_text=True)
     assert "Every other browser where you were signed in is signed out." in page
     assert is_signed_in(client)
     assert not is_signed_in(elsewhere) and not is_signed_in(_only_remembered(elsewhere))
+    assert not is_signed_in(copied)  # this browser's cookies from before: it signed in again
 
 
 def test_sign_out_everywhere(app, client, make_user, auth):

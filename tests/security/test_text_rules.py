@@ -53,6 +53,8 @@ def _only_idea() -> Idea:
     (f"👩{ZWJ}💻 🏳️{ZWJ}🌈 👍🏽", f"👩{ZWJ}💻 🏳️{ZWJ}🌈 👍🏽", f"👩{ZWJ}💻 🏳️{ZWJ}🌈 👍🏽"),
     ("می\u200cخواهم", "می\u200cخواهم", "می\u200cخواهم"),  # Persian needs its non-joiner
     ("Ad\u200cm\u200din", "Admin", "Admin"),  # between Latin letters they only hide things
+    ("Z" + "\u0336" * 60 + "algo", "Z" + "\u0336" * 4 + "algo", "Z" + "\u0336" * 4 + "algo"),  # Zalgo
+    ("Tiếng Việt नमस्ते", "Tiếng Việt नमस्ते", "Tiếng Việt नमस्ते"),  # marks a language needs stay
 ])
 def test_clean_text(raw, single, multiline):
     assert clean_text(raw) == single
