@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 import subprocess
+import re
 import sys
 import tempfile
 import time
@@ -403,3 +404,20 @@ def machine_cpu_seconds() -> tuple[float, float]:
     total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest time is inside user)
     ticks = os.sysconf("SC_CLK_TCK")
     return (total - idle) / ticks, total / ticks
+
+
+VOTE_FORM = re.compile(r'hx-post="/ideas/(\d+)/vote"')
+IDEA_LINK = re.compile(r'href="/ideas/(\d+)"')
+
+
+def open_ideas(client, max_pages: int = 1000) -> list[int]:
+    """The ideas a signed-in member may vote on, read from the idea list's vote forms, page by page."""
+    ideas: set[int] = set()
+    for page in range(1, max_pages + 1):
+        response = client.get(f"/ideas?sort=new&page={page}")
+        if response.status_code != 200 or not IDEA_LINK.search(response.text):
+            break
+        ideas.update(int(i) for i in VOTE_FORM.findall(response.text))
+    if not ideas:
+        raise BenchError("the idea list shows no idea open for votes to a signed-in member")
+    return sorted(ideas)

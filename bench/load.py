@@ -50,7 +50,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from common import (  # noqa: E402
     APP_ROOT, DEFAULT_PG_URL, BenchError, Server, background_flask, empty_database, flask_command,
-    running_gunicorn, seed,
+    open_ideas, running_gunicorn, seed,
 )
 from pages import log  # noqa: E402
 from search_bench import percentile  # noqa: E402
@@ -66,8 +66,6 @@ BASELINE_SECONDS = 5.0
 ARGON2 = {"ARGON2_TIME_COST": "1", "ARGON2_MEMORY_COST": "8192", "ARGON2_PARALLELISM": "1"}
 SERVER_SETTINGS = {"RATELIMIT_ENABLED": "true", "PROXY_FIX_X_FOR": "1", **ARGON2}
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-VOTE_FORM = re.compile(r'hx-post="/ideas/(\d+)/vote"')
-IDEA_LINK = re.compile(r'href="/ideas/(\d+)"')
 CATEGORY_OPTION = re.compile(r'<option value="(\d+)"')
 DIFFERENCES = re.compile(r"^(\d+) difference", re.MULTILINE)
 _TLS = ssl.create_default_context()  # one for every client (unused on http://)
@@ -171,19 +169,6 @@ def create_members(env: dict[str, str], count: int) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
     if result.returncode != 0:
         raise BenchError(f"creating {count} members failed:\n{result.stdout[-3000:]}")
-
-
-def open_ideas(member: Member) -> list[int]:
-    """The ideas a member may vote on, from the idea list's vote forms."""
-    ideas: set[int] = set()
-    for page in range(1, 200):
-        response = member.client.get(f"/ideas?sort=new&page={page}")
-        if response.status_code != 200 or not IDEA_LINK.search(response.text):
-            break
-        ideas.update(int(i) for i in VOTE_FORM.findall(response.text))
-    if not ideas:
-        raise BenchError("the idea list shows no idea open for votes")
-    return sorted(ideas)
 
 
 def a_category(member: Member) -> str:
@@ -328,7 +313,7 @@ def run_mode(env: dict[str, str], args: argparse.Namespace, kill: bool, rng: ran
         with ThreadPoolExecutor(max_workers=WORKERS * 2) as pool:
             list(pool.map(Member.sign_in, members))
         log(f"  {count} members signed in in {time.perf_counter() - signed_in:.1f} s")
-        ideas, category = open_ideas(members[0]), a_category(members[0])
+        ideas, category = open_ideas(members[0].client, 199), a_category(members[0])
         base = baseline(server.base_url)
         log(f"  baseline: GET /healthz {base['rps']:.0f} req/s, median {base['p50_ms']:.1f} ms")
         record, timing = run_load(server, members, args.voters, ideas, category, args.seconds, args.think, kill)

@@ -55,7 +55,8 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from common import (  # noqa: E402
     APP_ROOT, BACKENDS, DEFAULT_PG_URL, PROJECT_ROOT, Background, BenchError, Server, background_flask, cpu_seconds,
-    create_members, empty_database, flask_command, has_flask_command, machine_cpu_seconds, running_gunicorn, seed,
+    create_members, empty_database, flask_command, has_flask_command, machine_cpu_seconds, open_ideas,
+    running_gunicorn, seed,
 )
 from pages import BACKEND_NAMES, log  # noqa: E402
 from search_bench import percentile  # noqa: E402
@@ -82,8 +83,6 @@ LOG_SIGNS = {                 # lines of the server's and worker's logs worth re
 }
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
-VOTE_FORM = re.compile(r'hx-post="/ideas/(\d+)/vote"')
-IDEA_LINK = re.compile(r'href="/ideas/(\d+)"')
 CATEGORY_OPTION = re.compile(r'<option value="(\d+)"')
 WIDGET_CLASS = re.compile(r'class="vote-widget( voted-up| voted-down)?"')
 NEXT_VALUE = {0: 1, 1: -1, -1: 0}  # each vote changes the member's vote on that idea: none → up → down → none
@@ -492,19 +491,6 @@ def app_servers(env: dict[str, str], with_worker: bool) -> Iterator[tuple[Server
         yield server, worker
 
 
-def open_ideas(member: Member) -> list[int]:
-    """The ideas this member may vote on, read from the idea list's vote forms, page by page."""
-    ideas: set[int] = set()
-    for page in range(1, 1001):
-        response = member.client.get(f"/ideas?sort=new&page={page}")
-        if response.status_code != 200 or not IDEA_LINK.search(response.text):
-            break
-        ideas.update(int(i) for i in VOTE_FORM.findall(response.text))
-    if not ideas:
-        raise BenchError("the idea list shows no idea open for votes to a signed-in member")
-    return sorted(ideas)
-
-
 def healthz(server: Server) -> dict:
     try:
         response = server.get("/healthz")
@@ -631,7 +617,7 @@ def run_round(env: dict[str, str], emails: list[str], password: str, args: argpa
             for member in members:
                 member.sign_in(password)
             voters, reporter = members[:args.members], members[args.members]
-            ideas = open_ideas(reporter)
+            ideas = open_ideas(reporter.client)
             new_form = reporter.client.get("/ideas/new")
             category = CATEGORY_OPTION.search(new_form.text)
             if new_form.status_code != 200 or not category:
