@@ -81,7 +81,7 @@ def handle(events: list[outbox.Event]) -> None:
         if not exc.missing:
             _log_failure(ids, events)
             raise
-        _rebuild_missing(exc)
+        _rebuild_missing(exc, ids, through)
     except Exception:
         _log_failure(ids, events)
         raise
@@ -92,19 +92,28 @@ def _log_failure(ids: Collection[int], events: list[outbox.Event]) -> None:
                   sorted(ids), min(e.id for e in events), max(e.id for e in events), max(e.attempt for e in events))
 
 
-def _rebuild_missing(reason: SearchUnavailable) -> None:
-    """The index is gone (deleted while serving, or never built): build it from the database."""
+def _rebuild_missing(reason: SearchUnavailable, ids: Collection[int], through: int | None) -> None:
+    """The index is gone (deleted while serving, or never built): build it from the database.
+
+    Several workers may find it missing at once: the first builds it, the others then index
+    their batch into that one.
+    """
     from .maintenance import rebuild_index
 
     # A warning, not an error: this heals it (and a new site's first idea lands here too). Pages
     # that could not search meanwhile logged their errors.
     log.warning("%s: building it from the database", reason)
     try:
-        total = rebuild_index()
+        total = rebuild_index(only_if_missing=True)
+        if total is None:
+            reindex(ids, through=through)
+    except IndexBusy:
+        raise outbox.Deferred from None
     except Exception:
         log.exception("search index: the rebuild of the missing index failed; the outbox tries again")
         raise
-    log.warning("search index: built with %s ideas", total)
+    if total is not None:
+        log.warning("search index: built with %s ideas", total)
 
 
 def changed_since(moment: datetime) -> set[int]:

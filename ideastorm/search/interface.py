@@ -141,12 +141,14 @@ class SearchBackend(Protocol):
 
     def rebuild(
         self, documents: Iterable[IdeaDocument], total: int, progress: Callable[[int], None] | None = None,
-        through: int | None = None,
-    ) -> None:
-        """Build a new index aside from every document, then swap it in.
+        through: int | None = None, only_if_missing: bool = False,
+    ) -> bool:
+        """Build a new index aside from every document, then swap it in; False when nothing was built.
 
-        ``through``: the highest outbox event id when the documents began to be read; the new
-        index's ``indexed_through`` is that or the old index's, whichever is higher.
+        One rebuild at a time, across processes. ``through``: the highest outbox event id when
+        the documents began to be read; the new index's ``indexed_through`` is that or the old
+        index's, whichever is higher. ``only_if_missing``: build only if there is still no index
+        once this rebuild's turn comes (several workers found it missing at once).
         """
 
     def fingerprints(self) -> dict[int, str]:

@@ -18,11 +18,12 @@ from .interface import Difference, IndexBusy
 CATCH_UP_MARGIN = timedelta(seconds=30)
 
 
-def rebuild_index(progress=None) -> int:
+def rebuild_index(progress=None, *, only_if_missing: bool = False) -> int | None:
     """Build a new index from the database, swap it in, then re-index what changed meanwhile.
 
     The new index's marker is the last outbox event recorded before it began: whatever those
-    events changed is in what it reads, or re-indexed by the catch-up.
+    events changed is in what it reads, or re-indexed by the catch-up. With ``only_if_missing``,
+    None when another process built the missing index first.
     """
     from ..outbox import OutboxEvent
 
@@ -30,7 +31,9 @@ def rebuild_index(progress=None) -> int:
     with Session(db.engine) as session:
         through = session.scalar(select(func.max(OutboxEvent.id)))
         total = documents.count_indexable(session)
-        backend().rebuild(documents.all_documents(session), total, progress, through=through)
+        if not backend().rebuild(documents.all_documents(session), total, progress, through=through,
+                                 only_if_missing=only_if_missing):
+            return None
     changed = indexer.changed_since(began - CATCH_UP_MARGIN)
     for attempt in range(1, 31):  # workers hold the lock for moments only
         try:

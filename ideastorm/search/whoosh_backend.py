@@ -549,10 +549,10 @@ class WhooshBackend:
         os.replace(temporary, os.path.join(self.root, POINTER))
 
     @contextmanager
-    def _folder_lock(self):
-        """Serialises creating the first index and swapping generations, across processes."""
+    def _folder_lock(self, name: str = ".swap.lock"):
+        """Serialises creating the first index and swapping generations (or, by name, rebuilds), across processes."""
         os.makedirs(self.root, exist_ok=True)
-        with open(os.path.join(self.root, ".swap.lock"), "a+") as handle:
+        with open(os.path.join(self.root, name), "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -685,12 +685,12 @@ class WhooshBackend:
             writer.cancel()  # a rebuild swapped generations while we waited: write to the new one
         try:
             yield writer
+            # Raised while the write lock is held, so a rebuild swapping generations reads it complete. If
+            # the commit then fails, the delivery fails and is tried again: the marker never hides a lost write.
+            self._raise_marker(name, through)
         except BaseException:
-            writer.cancel()
+            writer.cancel()  # its files closed and removed, whatever failed (the generation deleted meanwhile)
             raise
-        # Raised while the write lock is held, so a rebuild swapping generations reads it complete. If the
-        # commit then fails, the delivery fails and is tried again: the marker never hides a lost write.
-        self._raise_marker(name, through)
         writer.commit()
 
     def apply(self, idea_ids: Collection[int], load: Callable[[Collection[int]], Iterable[IdeaDocument]],
@@ -719,7 +719,17 @@ class WhooshBackend:
                 writer.delete_by_term("id", str(idea_id))
 
     def rebuild(self, documents: Iterable[IdeaDocument], total: int,
-                progress: Callable[[int], None] | None = None, through: int | None = None) -> None:
+                progress: Callable[[int], None] | None = None, through: int | None = None,
+                only_if_missing: bool = False) -> bool:
+        # One at a time: a rebuild's clean-up would delete another's generation while it is written.
+        with self._folder_lock(".rebuild.lock"):
+            if only_if_missing and self._pointer() is not None:
+                return False
+            self._rebuild(documents, total, progress, through)
+            return True
+
+    def _rebuild(self, documents: Iterable[IdeaDocument], total: int,
+                 progress: Callable[[int], None] | None, through: int | None) -> None:
         name = self._new_generation()
         ix = whoosh_index.open_dir(os.path.join(self.root, name))
         writer = ix.writer(limitmb=256)

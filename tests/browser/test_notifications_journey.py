@@ -104,6 +104,8 @@ def test_the_badge_follows_the_inbox_without_a_reload(app, fast_polling, page, m
 
     # "Mark read" on one item: the item and the header change in place.
     page.get_by_role("link", name=re.compile("Notifications")).click()
+    page.wait_for_url("**/notifications")
+    page.wait_for_load_state("load")  # htmx bound to the page's buttons before one is clicked
     _no_reload_marker(page)
     items = page.locator(".notification")
     expect(items).to_have_count(2)
