@@ -91,11 +91,20 @@ def test_unconfirmed_members_sign_in_with_their_password(client, auth):
     assert "not confirmed yet" in client.get("/account").get_data(as_text=True)
 
 
-def test_a_taken_address_queues_no_confirmation(client, make_user):
-    make_user(email="ada@example.com")
+def test_a_taken_confirmed_address_queues_no_confirmation(client, make_user):
+    from ideastorm.timeutil import utcnow
+
+    make_user(email="ada@example.com", email_verified_at=utcnow())
     assert _register(client).status_code == 200
     assert _emails() == []
     assert len(_emails("account_exists")) == 1
+
+
+def test_a_taken_unconfirmed_address_gets_its_link_again(client, make_user):
+    ada = make_user(email="ada@example.com")
+    assert _register(client).status_code == 200
+    assert [email.user_id for email in _emails()] == [ada.id]
+    assert _emails("account_exists") == []
 
 
 def test_accounts_created_by_the_operator_are_confirmed(runner):

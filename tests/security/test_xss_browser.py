@@ -25,6 +25,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from ideastorm.accounts.services import create_user
 from ideastorm.admin.services import create_category
@@ -203,6 +204,18 @@ class Seeded:
 
 
 def _seed(texts: list[str], make_user) -> Seeded:
+    """``_store`` again if SQLite stayed busy past its timeout (the live server's worker writes meanwhile)."""
+    for attempt in range(3):
+        try:
+            return _store(texts, make_user)
+        except OperationalError as error:
+            db.session.rollback()
+            if "locked" not in str(error) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _store(texts: list[str], make_user) -> Seeded:
     """Every text through every field, with the services (the rules apply; too long falls back).
 
     Text ``n`` is the name of member ``n`` and of category ``n``, and the title and tags of idea
