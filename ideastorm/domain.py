@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
+ID_MAX = 2**31 - 1  # ids are 32-bit integers on every backend: a larger one names no record
+
 
 class DomainError(Exception):
     """A rule refused the action.

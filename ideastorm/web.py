@@ -14,7 +14,7 @@ from flask import abort, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from htmx_flask import request
 
-from .domain import DomainError
+from .domain import ID_MAX, DomainError
 from .errors import UserFacingError
 from .extensions import db
 
@@ -40,7 +40,6 @@ def _whole_number(raw: str) -> int | None:
     return int(raw) if digits.isascii() and digits.isdigit() else None
 
 
-ID_MAX = 2**31 - 1  # ids are 32-bit integers on every backend
 
 
 def record_id(raw: Any) -> int | None:

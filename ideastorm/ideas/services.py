@@ -16,7 +16,7 @@ from .. import outbox
 from ..accounts.services import require_confirmed_email
 from ..notifications.services import follow_automatically
 from ..database import insert_ignoring_conflicts
-from ..domain import Checks, DomainError
+from ..domain import ID_MAX, Checks, DomainError
 from ..extensions import db
 from ..roles import Role
 from ..text import checked, clean_text
@@ -68,7 +68,7 @@ def tags_named(raw: str | list[str] | None) -> list[Tag]:
 
 def _usable_category(category_id) -> Category | None:
     # Ids are 32-bit on every backend: a larger number names no category (PostgreSQL would refuse the query).
-    usable_id = isinstance(category_id, int) and 0 < category_id <= 2**31 - 1
+    usable_id = isinstance(category_id, int) and 0 < category_id <= ID_MAX
     category = db.session.get(Category, category_id) if usable_id else None
     return None if category is None or category.is_archived else category
 

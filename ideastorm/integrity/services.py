@@ -9,6 +9,7 @@ Like every service it flushes and never commits: the view or the command commits
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -230,16 +231,17 @@ def find_signup_networks(thresholds: Thresholds) -> list[SignupNetwork]:
         .group_by(User.signup_ip_prefix).having(count >= thresholds.signup_min_accounts)
         .order_by(count.desc(), User.signup_ip_prefix).limit(thresholds.limit)
     ).all()
-    result = []
-    for row in rows:
-        members = db.session.execute(
-            select(User.id, User.display_name, User.email, User.created_at, User.is_banned)
-            .where(User.signup_ip_prefix == row.signup_ip_prefix)
-            .order_by(User.created_at.desc(), User.id.desc()).limit(ACCOUNTS_SHOWN)
-        )
-        result.append(SignupNetwork(row.signup_ip_prefix, row.n, row.first, row.last,
-                                    [Account(*member) for member in members]))
-    return result
+    # Every listed network's accounts in one read, the newest first, then cut per network.
+    members: dict[str, list[Account]] = defaultdict(list)
+    for prefix, *account in db.session.execute(
+        select(User.signup_ip_prefix, User.id, User.display_name, User.email, User.created_at, User.is_banned)
+        .where(User.signup_ip_prefix.in_([row.signup_ip_prefix for row in rows]))
+        .order_by(User.created_at.desc(), User.id.desc())
+    ):
+        if len(members[prefix]) < ACCOUNTS_SHOWN:
+            members[prefix].append(Account(*account))
+    return [SignupNetwork(row.signup_ip_prefix, row.n, row.first, row.last, members[row.signup_ip_prefix])
+            for row in rows]
 
 
 def _banned_votes():

@@ -17,7 +17,7 @@ from ..extensions import db
 from ..i18n import STATUS_LABELS
 from ..ideas.models import Category
 from ..ideas.queries import Page
-from ..web import page_arg, query_arg, render
+from ..web import ID_MAX, page_arg, query_arg, render
 from . import backend, health, public_only
 from .interface import SORTS, SearchHit, SearchQuery, SearchResults, SearchUnavailable
 from .suggest import QUERY_MAX, clean_text, idea_title_from, similar_hits
@@ -121,7 +121,7 @@ def similar_ideas(text: str | None, exclude_id: int | None = None) -> list[Searc
 
 @bp.get("/search/similar")
 def similar():
-    exclude = query_arg("exclude", minimum=1, maximum=2**31 - 1)
+    exclude = query_arg("exclude", minimum=1, maximum=ID_MAX)
     try:
         hits = similar_hits(request.args.get("title", "")[:10 * QUERY_MAX], exclude_id=exclude)
     except SearchUnavailable:

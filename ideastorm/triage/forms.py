@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation
 
+from ..domain import ID_MAX
 from ..i18n import STATUS_LABELS
 from ..ideas.queries import active_categories
 from .services import NOTE_MAX, RESPONSE_MAX
@@ -28,21 +29,18 @@ class StatusForm(FlaskForm):
         self.status.choices = _status_choices()
 
 
-IDEA_ID_MAX = 2**31 - 1
-
-
 def _idea_number_in_range(form, field) -> None:
     """Refuse numbers no idea has before NumberRange sees them: it passes them to math.isnan, which
     raises OverflowError for an integer of 309 digits or more (a 500 instead of a message)."""
-    if isinstance(field.data, int) and not 1 <= field.data <= IDEA_ID_MAX:
+    if isinstance(field.data, int) and not 1 <= field.data <= ID_MAX:
         raise StopValidation(field.gettext("Number must be between %(min)s and %(max)s.")
-                             % {"min": 1, "max": IDEA_ID_MAX})
+                             % {"min": 1, "max": ID_MAX})
 
 
 class DuplicateForm(FlaskForm):
     original_id = IntegerField(
         _l("Number of the original idea"),
-        validators=[DataRequired(), _idea_number_in_range, NumberRange(min=1, max=IDEA_ID_MAX)],
+        validators=[DataRequired(), _idea_number_in_range, NumberRange(min=1, max=ID_MAX)],
         description=_l("Its votes move there; a member who voted on both keeps their vote on the original."),
     )
     response = TextAreaField(_l("Official response"), render_kw={"maxlength": RESPONSE_MAX})

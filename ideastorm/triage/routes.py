@@ -6,7 +6,7 @@ from htmx_flask import request
 from markupsafe import Markup
 
 from ..comments.models import Comment
-from ..domain import DomainError
+from ..domain import ID_MAX, DomainError
 from ..errors import UserFacingError
 from ..extensions import db
 from ..i18n import STATUS_LABELS
@@ -229,7 +229,7 @@ def merge_search(idea_id: int):
 def confirm_merge(idea_id: int):
     """What the merge will do (target, votes moving, comments), with Confirm and Cancel."""
     idea = _staff_idea(idea_id)
-    into = query_arg("into", minimum=1, maximum=2**31 - 1,
+    into = query_arg("into", minimum=1, maximum=ID_MAX,
                      message=_("Choose the idea to merge into."))
     if into is None:
         raise UserFacingError(400, _("Choose the idea to merge into."))
